@@ -1,0 +1,63 @@
+"""Engine and sessions. The caller owns the session: `with session_scope(factory) as s: ...`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Any constant works; it only has to be the same in every process that migrates this database.
+_MIGRATION_LOCK_ID = 724_1001
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the portal store; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (safe when several processes start at once)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def current_sessions() -> sessionmaker[Session]:
+    """The session factory of the Flask app serving this request (set by app.create_app)."""
+    from flask import current_app
+
+    factory: sessionmaker[Session] = current_app.extensions["portal.sessions"]
+    return factory

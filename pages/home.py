@@ -1,0 +1,79 @@
+"""Home: who we are and public notices for everyone; role tiles come with sign-in."""
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+
+from components.company import COMPANY
+from components.notices import notice_cards
+from data.db import current_sessions, session_scope
+from data.notices import public_notices
+
+dash.register_page(__name__, path="/", name="Home", title="Customer portal", nav=True, public=True, order=0)
+
+HOME_NOTICES = "home-notices"
+
+
+def layout(**_):
+    offices = [
+        html.Li(f"{code}: {name}, {city} (prices in {currency})")
+        for code, name, city, currency in COMPANY["offices"]
+    ]
+    return html.Div(
+        [
+            html.H1(f"Welcome to the {COMPANY['name']} customer portal"),
+            html.P(COMPANY["tagline"], className="lead"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            html.H2("Place and follow your orders", className="h4"),
+                            html.P(
+                                "Business customers sign in to see their company's sales orders, "
+                                "follow confirmations, deliveries and invoices as our ERP records "
+                                "them, and place new orders at their agreed prices. Access is by "
+                                "invitation from your account manager."
+                            ),
+                            html.H2("Our companies", className="h4"),
+                            html.Ul(offices),
+                            html.H2("Contact", className="h4"),
+                            html.P(
+                                [
+                                    COMPANY["address"],
+                                    html.Br(),
+                                    f"Phone {COMPANY['phone']} · ",
+                                    html.A(COMPANY["email"], href=f"mailto:{COMPANY['email']}"),
+                                    html.Br(),
+                                    COMPANY["hours"],
+                                ]
+                            ),
+                        ],
+                        md=7,
+                    ),
+                    dbc.Col(
+                        html.Section(
+                            [
+                                html.H2("Notices", className="h4", id="home-notices-title"),
+                                dcc.Loading(
+                                    html.Div(id=HOME_NOTICES, **{"aria-live": "polite"}),
+                                    type="dot",
+                                ),
+                            ],
+                            **{"aria-labelledby": "home-notices-title"},
+                        ),
+                        md=5,
+                    ),
+                ]
+            ),
+        ]
+    )
+
+
+@callback(Output(HOME_NOTICES, "children"), Input(HOME_NOTICES, "id"))
+def update_home_notices(_):
+    with session_scope(current_sessions()) as session:
+        notices = [
+            {"title": n.title, "body": n.body, "published_on": n.published_on.strftime("%d %b %Y")}
+            for n in public_notices(session)
+        ]
+    return notice_cards(notices)

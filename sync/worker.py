@@ -1,0 +1,113 @@
+"""Sync process pieces: the embedded ERP, first-start preparation, the scheduler, and the worker.
+
+`python -m sync.worker` runs the sync on its own (for deployments with several web workers): it does
+the initial sync if the store is empty, seeds demo sign-ins in demo mode, then runs the scheduled jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import make_server
+
+from data.db import session_scope
+from data.demo import DemoSignIn, seed_demo
+from sync.erp_client import HttpErpClient
+from sync.pull import needs_initial_sync, pull_all
+
+if TYPE_CHECKING:
+    from app import Settings
+
+log = logging.getLogger(__name__)
+
+
+def start_embedded_erp(settings: Settings, port: int | None = None) -> str:
+    """Create (and on first start fill) the simulator's own database and serve it on a thread."""
+    from sync.erp_simulator import create_erp_app
+    from sync.erp_simulator.generate import generate
+    from sync.erp_simulator.store import create_store, customers
+
+    engine = create_store(settings.erp_database_url)
+    with engine.connect() as conn:
+        empty = conn.execute(select(customers.c.CustomerAccount).limit(1)).first() is None
+    if empty:
+        started = time.perf_counter()
+        counts = generate(engine, orders=settings.demo_orders)
+        log.info("ERP simulator: demo data generated in %.1f s: %s", time.perf_counter() - started, counts)
+    engine.dispose()
+    http = make_server(
+        "127.0.0.1",
+        settings.erp_port if port is None else port,
+        create_erp_app(settings.erp_database_url),
+        threaded=True,
+    )
+    threading.Thread(target=http.serve_forever, name="erp-simulator", daemon=True).start()
+    return f"http://127.0.0.1:{http.server_port}"
+
+
+def prepare_store(factory: sessionmaker[Session], erp_url: str, settings: Settings) -> list[DemoSignIn]:
+    """First start: full pull from the ERP over HTTP; then demo sign-ins in demo mode."""
+    if needs_initial_sync(factory):
+        started = time.perf_counter()
+        summary = pull_all(factory, HttpErpClient(erp_url), kind="initial")
+        log.info("initial sync: %d records in %.1f s", summary.total, time.perf_counter() - started)
+    if not settings.demo:
+        return []
+    with session_scope(factory) as session:
+        return seed_demo(session, settings.demo_password)
+
+
+def start_scheduler(factory: sessionmaker[Session], erp_url: str, settings: Settings) -> BackgroundScheduler:
+    """One scheduler per deployment: the incremental pull (more jobs join it as the sync grows)."""
+    client = HttpErpClient(erp_url)
+    scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+    scheduler.add_job(
+        _pull_job,
+        "interval",
+        seconds=settings.pull_interval_seconds,
+        args=(factory, client),
+        id="pull",
+        replace_existing=True,
+    )
+    scheduler.start()
+    return scheduler
+
+
+def _pull_job(factory: sessionmaker[Session], client: HttpErpClient) -> None:
+    try:
+        pull_all(factory, client)
+    except Exception:
+        log.exception("pull failed; it runs again at the next interval")
+
+
+def main() -> None:  # pragma: no cover - a long-running process
+    from app import Settings
+    from data.db import make_engine, make_session_factory, migrate
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    factory = make_session_factory(engine)
+    erp_url = settings.erp_url or start_embedded_erp(settings)
+    prepare_store(factory, erp_url, settings)
+    scheduler = start_scheduler(factory, erp_url, settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+    scheduler.shutdown()
+
+
+if __name__ == "__main__":
+    main()

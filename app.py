@@ -17,11 +17,14 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, html
+from flask import Flask
 
 from components.shell import footer, navbar
 from data.db import make_engine, make_session_factory, migrate
 
 log = logging.getLogger("portal")
+
+server: Flask  # `app:server` for gunicorn, built lazily by __getattr__ below
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
@@ -133,7 +136,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         __name__,
         use_pages=True,
         title="Contoso customer portal",
-        update_title=None,
+        update_title="",
         suppress_callback_exceptions=False,
         serve_locally=True,
     )

@@ -16,7 +16,7 @@ def navbar(links: list[tuple[str, str]]) -> dbc.Navbar:
     return dbc.Navbar(
         dbc.Container(
             [
-                dbc.NavbarBrand(f"{COMPANY['name']} · Customer portal", href="/"),
+                dbc.NavbarBrand(f"{COMPANY.name} · Customer portal", href="/"),
                 dbc.Nav(items, navbar=True, className="ms-auto"),
             ]
         ),
@@ -32,10 +32,10 @@ def footer() -> html.Footer:
     return html.Footer(
         dbc.Container(
             [
-                html.Span(f"© {COMPANY['name']}"),
+                html.Span(f"© {COMPANY.name}"),
                 html.A("About us", href="/about", className="ms-3 link-light"),
                 html.A("Terms and conditions", href="/terms", className="ms-3 link-light"),
-                html.A(COMPANY["email"], href=f"mailto:{COMPANY['email']}", className="ms-3 link-light"),
+                html.A(COMPANY.email, href=f"mailto:{COMPANY.email}", className="ms-3 link-light"),
             ],
             className="small",
         ),

@@ -11,8 +11,8 @@ dash.register_page(__name__, path="/about", name="About us", title="About us", n
 def layout(**_):
     return html.Article(
         [
-            html.H1(f"About {COMPANY['name']}"),
-            html.P(COMPANY["tagline"], className="lead"),
+            html.H1(f"About {COMPANY.name}"),
+            html.P(COMPANY.tagline, className="lead"),
             html.P(
                 "We design and distribute professional audio, video and stage equipment through "
                 "three companies, each with its own currency, price lists and warehouses. Our "
@@ -26,11 +26,8 @@ def layout(**_):
             ),
             html.H2("Offices", className="h4"),
             html.Ul(
-                [
-                    html.Li(f"{name}, {city}: orders and invoices in {currency}")
-                    for _code, name, city, currency in COMPANY["offices"]
-                ]
+                [html.Li(f"{o.name}, {o.city}: orders and invoices in {o.currency}") for o in COMPANY.offices]
             ),
-            html.P(["Questions: ", html.A(COMPANY["email"], href=f"mailto:{COMPANY['email']}")]),
+            html.P(["Questions: ", html.A(COMPANY.email, href=f"mailto:{COMPANY.email}")]),
         ]
     )

@@ -15,14 +15,11 @@ HOME_NOTICES = "home-notices"
 
 
 def layout(**_):
-    offices = [
-        html.Li(f"{code}: {name}, {city} (prices in {currency})")
-        for code, name, city, currency in COMPANY["offices"]
-    ]
+    offices = [html.Li(f"{o.code}: {o.name}, {o.city} (prices in {o.currency})") for o in COMPANY.offices]
     return html.Div(
         [
-            html.H1(f"Welcome to the {COMPANY['name']} customer portal"),
-            html.P(COMPANY["tagline"], className="lead"),
+            html.H1(f"Welcome to the {COMPANY.name} customer portal"),
+            html.P(COMPANY.tagline, className="lead"),
             dbc.Row(
                 [
                     dbc.Col(
@@ -39,12 +36,12 @@ def layout(**_):
                             html.H2("Contact", className="h4"),
                             html.P(
                                 [
-                                    COMPANY["address"],
+                                    COMPANY.address,
                                     html.Br(),
-                                    f"Phone {COMPANY['phone']} · ",
-                                    html.A(COMPANY["email"], href=f"mailto:{COMPANY['email']}"),
+                                    f"Phone {COMPANY.phone} · ",
+                                    html.A(COMPANY.email, href=f"mailto:{COMPANY.email}"),
                                     html.Br(),
-                                    COMPANY["hours"],
+                                    COMPANY.hours,
                                 ]
                             ),
                         ],

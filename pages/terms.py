@@ -13,7 +13,7 @@ SECTIONS = (
     (
         "1. Who may use the portal",
         "Access is by invitation only. Your company's administrator at "
-        f"{COMPANY['name']} creates your contact and sends you an invitation. Keep your password to "
+        f"{COMPANY.name} creates your contact and sends you an invitation. Keep your password to "
         "yourself; you are responsible for orders placed with your sign-in.",
     ),
     (
@@ -40,7 +40,7 @@ SECTIONS = (
     (
         "6. Data",
         "We store the data needed to process your orders and keep the portal secure. Contact "
-        f"{COMPANY['email']} to correct or remove personal data.",
+        f"{COMPANY.email} to correct or remove personal data.",
     ),
 )
 

@@ -278,7 +278,7 @@ def _order(r: Record, lk: Lookups) -> dict[str, Any]:
         (r["dataAreaId"], r["OrderingCustomerAccountNumber"]),
         "customer",
     )
-    contact_id = lk.contacts().get(r.get("ContactPersonId"))
+    contact_id = lk.contacts().get(r.get("ContactPersonId") or "")
     return {
         "legal_entity_id": r["dataAreaId"],
         "sales_order_number": r["SalesOrderNumber"],
@@ -400,7 +400,7 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
     for (record, values), key in zip(converted, keys, strict=True):
         if key in existing:
             found = existing[key]
-            updates.append({**values, pk.key: found[0]})
+            updates.append({**values, str(pk.key): found[0]})
             if extra and found[1] != values["processing_status"]:
                 status_changes.append(
                     (found[0], found[1], values["processing_status"], values["erp_modified_at"])

@@ -13,7 +13,6 @@ import time
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
@@ -32,11 +31,11 @@ def start_embedded_erp(settings: Settings, port: int | None = None) -> str:
     """Create (and on first start fill) the simulator's own database and serve it on a thread."""
     from sync.erp_simulator import create_erp_app
     from sync.erp_simulator.generate import generate
-    from sync.erp_simulator.store import create_store, customers
+    from sync.erp_simulator.store import create_store, is_empty
 
     engine = create_store(settings.erp_database_url)
     with engine.connect() as conn:
-        empty = conn.execute(select(customers.c.CustomerAccount).limit(1)).first() is None
+        empty = is_empty(conn)
     if empty:
         started = time.perf_counter()
         counts = generate(engine, orders=settings.demo_orders)

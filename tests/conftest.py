@@ -106,7 +106,9 @@ def serve(app: Flask) -> Iterator[str]:
 
 
 @contextmanager
-def running_erp(directory: Path, orders: int = ERP_TEST_ORDERS, seed: int = ERP_TEST_SEED) -> Iterator[ServedErp]:
+def running_erp(
+    directory: Path, orders: int = ERP_TEST_ORDERS, seed: int = ERP_TEST_SEED
+) -> Iterator[ServedErp]:
     """An ERP simulator with its own SQLite database of generated demo data, served over HTTP."""
     from datetime import date
 
@@ -143,9 +145,7 @@ def portal(tmp_path_factory, shared_erp):
     from sync.worker import prepare_store
 
     data_dir = tmp_path_factory.mktemp("portal")
-    settings = Settings.from_env(
-        {"DATA_DIR": str(data_dir), "ERP_URL": shared_erp.url, "SCHEDULER": "off"}
-    )
+    settings = Settings.from_env({"DATA_DIR": str(data_dir), "ERP_URL": shared_erp.url, "SCHEDULER": "off"})
     dash_app = create_app(settings)
     prepare_store(dash_app.server.extensions["portal.sessions"], shared_erp.url, settings)
     return dash_app

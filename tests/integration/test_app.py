@@ -1,0 +1,89 @@
+"""The assembled portal over HTTP: shell, public pages, the home callback, demo sign-ins."""
+
+import os
+import subprocess
+import sys
+
+from sqlalchemy import func, select
+
+from data.demo import DEMO_SIGN_INS
+from data.models import Contact, Notice, SalesOrder, WebRole
+from data.passwords import verify_password
+
+
+def _call(client, output: str, outputs, inputs: list[dict]):
+    body = {"output": output, "outputs": outputs, "inputs": inputs, "changedPropIds": [], "state": []}
+    return client.post("/_dash-update-component", json=body)
+
+
+def test_index_has_language_and_local_assets(portal):
+    response = portal.server.test_client().get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert "bootstrap.min.css" in html
+    assert "cdn." not in html and "https://" not in html.split("<body>")[0]
+
+
+def test_home_notices_callback_lists_public_notices(portal):
+    response = _call(
+        portal.server.test_client(),
+        "home-notices.children",
+        {"id": "home-notices", "property": "children"},
+        [{"id": "home-notices", "property": "id", "value": "home-notices"}],
+    )
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Holiday shipping schedule" in text
+    with portal.server.extensions["portal.sessions"]() as session:
+        assert session.scalar(select(func.count(Notice.id))) == 2
+
+
+def test_unknown_path_routes_to_not_found_page(portal):
+    response = _call(
+        portal.server.test_client(),
+        ".._pages_content.children..._pages_store.data..",
+        [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        [
+            {"id": "_pages_location", "property": "pathname", "value": "/no/such/page"},
+            {"id": "_pages_location", "property": "search", "value": ""},
+        ],
+    )
+    assert response.status_code == 200
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_demo_sign_ins_have_roles_passwords_and_orders(portal):
+    with portal.server.extensions["portal.sessions"]() as session:
+        for demo in DEMO_SIGN_INS:
+            contact = session.scalars(select(Contact).where(Contact.email == demo.email)).one()
+            assert contact.web_roles == {demo.role}
+            assert contact.password_hash.startswith("$argon2id$")
+            assert verify_password(contact.password_hash, "demo-password-1")
+            assert not verify_password(contact.password_hash, "wrong-password-1")
+            if demo.role is WebRole.AUTHORIZED_USER:
+                own = session.scalar(
+                    select(func.count(SalesOrder.id)).where(SalesOrder.placed_by_contact_id == contact.id)
+                )
+                assert own >= 10
+            if demo.role is not WebRole.ADMINISTRATOR:
+                assert f"{contact.legal_entity_id} / {contact.account.account_number}" == demo.account
+
+
+def test_server_attribute_is_lazy_and_serves(tmp_path):
+    """Importing app builds nothing; `app:server` (what gunicorn loads) builds and migrates the portal."""
+    script = (
+        "import app, flask\n"
+        "assert 'server' not in vars(app)\n"
+        "assert not (__import__('pathlib').Path(app.os.environ['DATA_DIR']) / 'portal.sqlite').exists()\n"
+        "server = app.server\n"
+        "assert isinstance(server, flask.Flask)\n"
+        "print(server.test_client().get('/').status_code)\n"
+    )
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "ERP_URL": "http://127.0.0.1:9"}
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "200"
+    assert (tmp_path / "portal.sqlite").exists()

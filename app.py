@@ -162,9 +162,9 @@ def _nav_pages() -> list[dict[str, Any]]:
 
 
 def main() -> None:  # pragma: no cover - exercised by running the portal
-    from sync.worker import prepare_store, start_embedded_erp, start_scheduler
+    from sync.worker import configure_logging, prepare_store, start_embedded_erp, start_scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     settings = Settings.from_env()
     erp_url = settings.erp_url or start_embedded_erp(settings)
     app = create_app(settings)

@@ -430,7 +430,7 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
             [
                 {
                     "order_id": order_id,
-                    "occurred_at": at or datetime.now(UTC).replace(tzinfo=None),
+                    "occurred_at": at or _now(),
                     "kind": "status_changed",
                     "from_status": old,
                     "to_status": new,
@@ -491,7 +491,7 @@ def pull_entity_set(
             if page.applied:
                 cursor = _cursor(session, spec.entity_set)
                 cursor.last_sequence = page.last_sequence
-                cursor.updated_at = datetime.now(UTC).replace(tzinfo=None)
+                cursor.updated_at = _now()
         total.applied += page.applied
         total.last_sequence = max(total.last_sequence, page.last_sequence)
         if page.stopped:
@@ -502,10 +502,12 @@ def pull_entity_set(
 
 
 def pull_all(factory: sessionmaker[Session], client: ErpClient, *, kind: str = "pull") -> PullSummary:
-    """Pull every entity set in dependency order and record the run."""
-    with factory() as session, session.begin():
-        run = SyncRun(kind=kind, started_at=datetime.now(UTC).replace(tzinfo=None))
-        session.add(run)
+    """Pull every entity set in dependency order and record the run.
+
+    Idle pulls (nothing changed) extend the previous idle run instead of adding a row every interval,
+    so the run history stays small while `finished_at` still says when the ERP was last checked.
+    """
+    started = _now()
     summary = PullSummary()
     status, detail = "ok", None
     try:
@@ -518,14 +520,40 @@ def pull_all(factory: sessionmaker[Session], client: ErpClient, *, kind: str = "
         status, detail = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        with factory() as session, session.begin():
-            run = session.merge(run)
-            run.finished_at = datetime.now(UTC).replace(tzinfo=None)
-            run.status = status
-            run.records_read = run.records_applied = summary.total
-            run.errors = int(status == "failed")
-            run.detail = detail
+        _record_run(factory, kind, started, status, summary.total, detail)
     return summary
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _record_run(
+    factory: sessionmaker[Session],
+    kind: str,
+    started: datetime,
+    status: str,
+    applied: int,
+    detail: str | None,
+) -> None:
+    with factory() as session, session.begin():
+        last = session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(1)).first()
+        idle = status == "ok" and applied == 0
+        if idle and last and (last.kind, last.status, last.records_applied) == (kind, "ok", 0):
+            last.finished_at = _now()
+            return
+        session.add(
+            SyncRun(
+                kind=kind,
+                started_at=started,
+                finished_at=_now(),
+                status=status,
+                records_read=applied,
+                records_applied=applied,
+                errors=int(status == "failed"),
+                detail=detail,
+            )
+        )
 
 
 def needs_initial_sync(factory: sessionmaker[Session]) -> bool:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from data.db import session_scope
 from data.demo import DemoSignIn, seed_demo
@@ -27,7 +27,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def start_embedded_erp(settings: Settings, port: int | None = None) -> str:
+class _QuietHandler(WSGIRequestHandler):
+    """The embedded simulator serves the pull every few seconds; its request log would drown the portal's."""
+
+    def log_request(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def start_embedded_erp(settings: Settings) -> str:
     """Create (and on first start fill) the simulator's own database and serve it on a thread."""
     from sync.erp_simulator import create_erp_app
     from sync.erp_simulator.generate import generate
@@ -43,8 +55,9 @@ def start_embedded_erp(settings: Settings, port: int | None = None) -> str:
     engine.dispose()
     http = make_server(
         "127.0.0.1",
-        settings.erp_port if port is None else port,
+        settings.erp_port,
         create_erp_app(settings.erp_database_url),
+        request_handler=_QuietHandler,
         threaded=True,
     )
     threading.Thread(target=http.serve_forever, name="erp-simulator", daemon=True).start()
@@ -90,7 +103,7 @@ def main() -> None:  # pragma: no cover - a long-running process
     from app import Settings
     from data.db import make_engine, make_session_factory, migrate
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     migrate(engine)

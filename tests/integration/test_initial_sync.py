@@ -202,10 +202,14 @@ def test_initial_sync_is_exact(erp, portal_sessions):
         assert (contact.legal_entity_id, contact.currency_code) == ("USMF", "USD")
         assert contact.price_list_code and contact.ship_to_country_region_id == "USA"
 
-    # a second pull finds nothing new and changes nothing
-    again = pull_all(portal_sessions, HttpErpClient(erp.url))
-    assert again.total == 0
+    # later pulls find nothing new and change nothing; idle pulls share one run row
+    for _ in range(3):
+        assert pull_all(portal_sessions, HttpErpClient(erp.url)).total == 0
     assert portal_checksums(portal_sessions) == expected
+    with portal_sessions() as session:
+        runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+        assert [(r.kind, r.records_applied) for r in runs] == [("initial", summary.total), ("pull", 0)]
+        assert runs[1].finished_at >= runs[1].started_at >= runs[0].finished_at
 
 
 def test_incremental_pull_applies_erp_changes(erp, portal_sessions):

@@ -3,7 +3,6 @@ simulator with generated demo data, and the portal app built once per session.""
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -13,15 +12,13 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from werkzeug.serving import make_server
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+from tests.databases import BACKENDS, temporary_database_url
+
 ERP_TEST_ORDERS = 400
 ERP_TEST_SEED = 11
-
-DATABASES = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 
 
 def pytest_setup_options():
@@ -42,36 +39,12 @@ def pytest_setup_options():
     return options
 
 
-@contextmanager
-def scratch_postgres_database(base_url: str = TEST_DATABASE_URL) -> Iterator[str]:
-    """A new, uniquely named PostgreSQL database on the test server, dropped afterwards."""
-    name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))  # name is generated above, not user input
-    try:
-        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextmanager
-def database_url(kind: str, directory: Path) -> Iterator[str]:
-    if kind == "postgresql":
-        with scratch_postgres_database() as url:
-            yield url
-    else:
-        yield f"sqlite:///{directory / f'portal-{uuid.uuid4().hex[:8]}.sqlite'}"
-
-
-@pytest.fixture(params=DATABASES)
+@pytest.fixture(params=BACKENDS)
 def portal_db(request, tmp_path) -> Iterator[Engine]:
     """A migrated, empty portal store on each test database (SQLite, and PostgreSQL in CI)."""
     from data.db import make_engine, migrate
 
-    with database_url(request.param, tmp_path) as url:
+    with temporary_database_url(request.param, tmp_path, prefix="portal_test") as url:
         engine = make_engine(url)
         migrate(engine)
         yield engine

@@ -1,4 +1,4 @@
-"""Project hygiene that CI enforces through the test suite: ruff lint and format are clean."""
+"""Project hygiene that CI enforces through the test suite: ruff lint and format, mypy on data/ and sync/."""
 
 import subprocess
 import sys
@@ -20,4 +20,11 @@ def test_ruff_lint_clean():
 
 def test_ruff_format_clean():
     done = _ruff("format", "--check", ".")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy_clean_on_data_and_sync():
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr

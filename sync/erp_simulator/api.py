@@ -1,0 +1,345 @@
+"""The simulated ERP's HTTP API: F&O-shaped OData JSON over the store, keyset-paged.
+
+``GET /data/<EntitySet>`` supports ``$filter`` (see :mod:`.odata`), ``$top`` (page size),
+``$skiptoken`` (last ChangeSequence of the previous page), ``$count`` and ``$select``. Rows are always
+ordered by ChangeSequence; ``@odata.nextLink`` is present only when more rows follow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+from xml.sax.saxutils import quoteattr
+
+from flask import Flask, Response, current_app, request
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ColumnElement,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    Numeric,
+    Table,
+    and_,
+    func,
+    not_,
+    select,
+)
+from werkzeug.exceptions import HTTPException
+
+from .odata import Comparison, ODataFilterError, parse_comparisons
+from .store import ENTITY_KEYS, ENTITY_SETS, create_store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOP = 1000
+MAX_TOP = 5000
+#: System query options this service understands; any other ``$`` option is a 400.
+SUPPORTED_OPTIONS = frozenset({"$filter", "$top", "$skiptoken", "$count", "$select"})
+#: How many rows older than a ModifiedDateTime bound a ChangeSequence index scan may skip.
+OLDER_ROWS_PROBE = 20_000
+_DIGITS = re.compile(r"[0-9]{1,18}")
+JSON_MIMETYPE = "application/json; odata.metadata=minimal; charset=utf-8"
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": {"code": ..., "message": ...}}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ErpState:
+    """What the simulator app keeps in ``app.extensions["erp_simulator"]``."""
+
+    engine: Engine
+    database_url: str
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """The validated query options of one entity-set request."""
+
+    comparisons: tuple[Comparison, ...]
+    top: int
+    skiptoken: int | None
+    count: bool
+    fields: tuple[str, ...]
+    passthrough: tuple[tuple[str, str], ...]  # options repeated in the next link
+
+
+def _converter(column: Column[Any]) -> Callable[[Any], Any] | None:
+    """How a column's non-null Python value becomes a JSON value (None: it already is one).
+
+    Numeric values come back from the database at the column's scale (2 for money, 4 for
+    quantities), so a float prints them exactly as stored.
+    """
+    col_type = column.type
+    if isinstance(col_type, Numeric):
+        return float
+    if isinstance(col_type, DateTime):
+        return lambda v: v.isoformat(timespec="seconds") + "Z"
+    if isinstance(col_type, Date):
+        return date.isoformat
+    return None
+
+
+def _to_json_rows(columns: Sequence[Column[Any]], rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Database rows as JSON-ready dicts keyed by the F&O field names."""
+    names = [col.name for col in columns]
+    converters = [(col.name, fn) for col in columns if (fn := _converter(col)) is not None]
+    result = []
+    for row in rows:
+        item = dict(zip(names, row, strict=False))
+        for name, fn in converters:
+            value = item[name]
+            if value is not None:
+                item[name] = fn(value)
+        result.append(item)
+    return result
+
+
+def _error_response(status: int, code: str, message: str) -> Response:
+    body = json.dumps({"error": {"code": code, "message": message}})
+    return Response(body, status=status, mimetype="application/json")
+
+
+def _json_response(payload: Mapping[str, Any]) -> Response:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    response = Response(body, content_type=JSON_MIMETYPE)
+    response.headers["OData-Version"] = "4.0"
+    return response
+
+
+def _base_url() -> str:
+    return request.url_root.rstrip("/") + "/data"
+
+
+def _table_or_404(entity_set: str) -> Table:
+    table = ENTITY_SETS.get(entity_set)
+    if table is None:
+        raise ApiError(404, "NotFound", f"Resource not found for the segment '{entity_set}'.")
+    return table
+
+
+def parse_page_query(table: Table, args: Mapping[str, str]) -> PageQuery:
+    """Validate the system query options of a request against ``table``."""
+    unknown = sorted(k for k in args if k.startswith("$") and k not in SUPPORTED_OPTIONS)
+    if unknown:
+        raise ApiError(400, "BadRequest", f"Query option {unknown[0]} is not supported.")
+    columns = {col.name: col for col in table.columns}
+    passthrough: list[tuple[str, str]] = []
+
+    comparisons: list[Comparison] = []
+    filter_text = args.get("$filter")
+    if filter_text is not None:
+        try:
+            comparisons = parse_comparisons(filter_text, columns)
+        except ODataFilterError as exc:
+            raise ApiError(400, "BadRequest", f"Invalid $filter: {exc}") from None
+        passthrough.append(("$filter", filter_text))
+
+    top = DEFAULT_TOP
+    top_text = args.get("$top")
+    if top_text is not None:
+        if not _DIGITS.fullmatch(top_text) or not 1 <= int(top_text) <= MAX_TOP:
+            raise ApiError(400, "BadRequest", f"$top must be an integer from 1 to {MAX_TOP}.")
+        top = int(top_text)
+        passthrough.append(("$top", str(top)))
+
+    skiptoken = None
+    token_text = args.get("$skiptoken")
+    if token_text is not None:
+        if not _DIGITS.fullmatch(token_text):
+            raise ApiError(400, "BadRequest", "$skiptoken is not valid.")
+        skiptoken = int(token_text)
+
+    count_text = args.get("$count")
+    if count_text not in (None, "true", "false"):
+        raise ApiError(400, "BadRequest", "$count must be true or false.")
+    count = count_text == "true"
+    if count:
+        passthrough.append(("$count", "true"))
+
+    fields = tuple(columns)
+    select_text = args.get("$select")
+    if select_text is not None:
+        chosen = tuple(name.strip() for name in select_text.split(","))
+        bad = [name for name in chosen if name not in columns]
+        if bad or not chosen:
+            raise ApiError(400, "BadRequest", f"Unknown field in $select: {bad[0] if bad else ''}")
+        fields = tuple(dict.fromkeys(chosen))
+        passthrough.append(("$select", ",".join(fields)))
+    return PageQuery(tuple(comparisons), top, skiptoken, count, fields, tuple(passthrough))
+
+
+def _modified_since_bound(conn: Connection, table: Table, query: PageQuery) -> ColumnElement[bool] | None:
+    """A ChangeSequence lower bound implied by a ModifiedDateTime lower bound (first page only).
+
+    Rows are modified roughly in ChangeSequence order, which no planner knows: for
+    ``ModifiedDateTime ge <recent>`` PostgreSQL walks the ChangeSequence index from the start
+    (expecting the matches to be spread evenly) and SQLite, without range statistics, may sort every
+    matching row. When many rows are older than the bound, the smallest ChangeSequence of the
+    matching rows (read from the (ModifiedDateTime, ChangeSequence) index) lets the page start where
+    the matches start; when few are, the ChangeSequence index reaches the matches at once. Later
+    pages start at their skiptoken.
+    """
+    lower = [
+        c.expression()
+        for c in query.comparisons
+        if c.column.name == "ModifiedDateTime" and c.op in ("eq", "ge", "gt")
+    ]
+    if not lower or query.skiptoken is not None:
+        return None
+    seq = table.c.ChangeSequence
+    older = select(seq).where(not_(and_(*lower))).limit(OLDER_ROWS_PROBE).subquery()
+    if conn.execute(select(func.count()).select_from(older)).scalar_one() < OLDER_ROWS_PROBE:
+        return seq >= 0
+    first = select(func.min(seq + 0)).where(*lower).scalar_subquery()  # + 0: use the covering index
+    return seq >= first
+
+
+def fetch_page(
+    conn: Connection, table: Table, query: PageQuery
+) -> tuple[list[dict[str, Any]], int | None, int | None]:
+    """One page of rows as JSON-ready dicts, the ``$count`` (or None) and the next skiptoken."""
+    seq = table.c.ChangeSequence
+    wanted = [table.c[name] for name in query.fields]
+    conditions = [c.expression() for c in query.comparisons]
+    stmt = select(*wanted, seq).where(*conditions).order_by(seq).limit(query.top + 1)
+    bound = _modified_since_bound(conn, table, query)
+    if bound is not None:
+        stmt = stmt.where(bound)
+    if query.skiptoken is not None:
+        stmt = stmt.where(seq > query.skiptoken)
+    rows = conn.execute(stmt).all()
+    next_token = None
+    if len(rows) > query.top:
+        rows = rows[: query.top]
+        next_token = int(rows[-1][-1])
+    page = _to_json_rows(wanted, rows)
+    total = None
+    if query.count:
+        count_stmt = select(func.count()).select_from(table).where(*conditions)
+        total = int(conn.execute(count_stmt).scalar_one())
+    return page, total, next_token
+
+
+def _next_link(entity_set: str, query: PageQuery, token: int) -> str:
+    options = [*query.passthrough, ("$skiptoken", str(token))]
+    encoded = "&".join(f"{key}={quote(value, safe=',')}" for key, value in options)
+    return f"{_base_url()}/{entity_set}?{encoded}"
+
+
+def _engine() -> Engine:
+    state: ErpState = current_app.extensions["erp_simulator"]
+    return state.engine
+
+
+def read_entity_set(entity_set: str) -> Response:
+    """``GET /data/<EntitySet>``."""
+    table = _table_or_404(entity_set)
+    query = parse_page_query(table, request.args)
+    with _engine().connect() as conn:
+        page, total, next_token = fetch_page(conn, table, query)
+    payload: dict[str, Any] = {"@odata.context": f"{_base_url()}/$metadata#{entity_set}"}
+    if total is not None:
+        payload["@odata.count"] = total
+    payload["value"] = page
+    if next_token is not None:
+        payload["@odata.nextLink"] = _next_link(entity_set, query, next_token)
+    return _json_response(payload)
+
+
+def service_document() -> Response:
+    """``GET /data``: the entity sets this service offers."""
+    entity_sets = [{"name": name, "kind": "EntitySet", "url": name} for name in ENTITY_SETS]
+    return _json_response({"@odata.context": f"{_base_url()}/$metadata", "value": entity_sets})
+
+
+_EDM_TYPES: Sequence[tuple[type, str]] = (
+    (Boolean, "Edm.Boolean"),
+    (BigInteger, "Edm.Int64"),
+    (Integer, "Edm.Int32"),
+    (Numeric, "Edm.Decimal"),
+    (DateTime, "Edm.DateTimeOffset"),
+    (Date, "Edm.Date"),
+)
+
+
+def _edm_property(column: Column[Any]) -> str:
+    edm = next((name for cls, name in _EDM_TYPES if isinstance(column.type, cls)), "Edm.String")
+    extra = ""
+    if edm == "Edm.Decimal":
+        extra = f' Precision="{column.type.precision}" Scale="{column.type.scale}"'  # type: ignore[attr-defined]
+    nullable = "true" if column.nullable else "false"
+    return f'<Property Name={quoteattr(column.name)} Type="{edm}" Nullable="{nullable}"{extra}/>'
+
+
+def metadata_document() -> Response:
+    """``GET /data/$metadata``: a minimal CSDL description of the entity sets."""
+    types, sets = [], []
+    for name, table in ENTITY_SETS.items():
+        keys = "".join(f"<PropertyRef Name={quoteattr(k)}/>" for k in ENTITY_KEYS[name])
+        props = "".join(_edm_property(col) for col in table.columns)
+        types.append(f'<EntityType Name="{name}"><Key>{keys}</Key>{props}</EntityType>')
+        sets.append(f'<EntitySet Name="{name}" EntityType="Microsoft.Dynamics.DataEntities.{name}"/>')
+    xml = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">'
+        '<edmx:DataServices><Schema Namespace="Microsoft.Dynamics.DataEntities" '
+        'xmlns="http://docs.oasis-open.org/odata/ns/edm">'
+        + "".join(types)
+        + '<EntityContainer Name="Resources">'
+        + "".join(sets)
+        + "</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>"
+    )
+    return Response(xml, mimetype="application/xml")
+
+
+def health() -> Response:
+    """``GET /health``."""
+    return _json_response({"status": "ok"})
+
+
+def _handle_api_error(exc: ApiError) -> Response:
+    return _error_response(exc.status, exc.code, exc.message)
+
+
+def _handle_http_error(exc: HTTPException) -> Response:
+    return _error_response(exc.code or 500, type(exc).__name__, exc.description or exc.name)
+
+
+def _handle_unexpected(exc: Exception) -> Response:
+    log.exception("ERP simulator request failed: %s %s", request.method, request.path)
+    return _error_response(500, "InternalError", "The ERP could not process the request.")
+
+
+def create_erp_app(database_url: str) -> Flask:
+    """The simulator's Flask app over the store at ``database_url`` (tables are created if missing)."""
+    app = Flask(__name__)
+    app.config["ERP_DATABASE_URL"] = database_url
+    app.extensions["erp_simulator"] = ErpState(create_store(database_url), database_url)
+    app.add_url_rule("/health", "health", health)
+    app.add_url_rule("/data", "service_document", service_document)
+    app.add_url_rule("/data/", "service_document_slash", service_document)
+    app.add_url_rule("/data/$metadata", "metadata", metadata_document)
+    app.add_url_rule("/data/<entity_set>", "entity_set", read_entity_set)
+    app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)
+    return app

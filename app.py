@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,11 @@ class Settings:
         debug = _flag(env.get("DEBUG"), False)
         if production and debug:
             raise ConfigurationError("DEBUG must be off when PORTAL_ENV=production.")
+        if production and not env.get("ERP_URL"):
+            raise ConfigurationError(
+                "ERP_URL must be set when PORTAL_ENV=production: the embedded ERP simulator with demo "
+                "data is for development and demonstrations only."
+            )
         secret_key = env.get("SECRET_KEY", "")
         if not secret_key:
             if production:
@@ -161,6 +167,33 @@ def _nav_pages() -> list[dict[str, Any]]:
     return [p for p in dash.page_registry.values() if p.get("nav")]
 
 
+def create_admin_command(argv: list[str], settings: Settings | None = None) -> int:
+    """`python app.py create-admin EMAIL`: the first administrator (password: ADMIN_PASSWORD or a prompt)."""
+    import getpass
+
+    from data.contacts import ContactError, create_administrator
+    from data.db import session_scope
+
+    if len(argv) != 1:
+        print("usage: python app.py create-admin EMAIL", file=sys.stderr)
+        return 2
+    settings = settings or Settings.from_env()
+    password = os.environ.get("ADMIN_PASSWORD") or getpass.getpass("Password (12 to 64 characters): ")
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            contact = create_administrator(session, argv[0], password)
+            email = contact.email
+    except ContactError as exc:
+        print(f"{exc.field}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"Administrator {email} can now sign in.")
+    return 0
+
+
 def main() -> None:  # pragma: no cover - exercised by running the portal
     from sync.worker import configure_logging, prepare_store, start_embedded_erp, start_scheduler
 
@@ -193,4 +226,6 @@ def __getattr__(name: str) -> Any:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["create-admin"]:
+        sys.exit(create_admin_command(sys.argv[2:]))
     main()

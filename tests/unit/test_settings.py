@@ -50,11 +50,22 @@ def test_environment_overrides(tmp_path):
 
 def test_production_requires_secret_key(tmp_path):
     with pytest.raises(ConfigurationError, match="SECRET_KEY"):
-        Settings.from_env({"DATA_DIR": str(tmp_path), "PORTAL_ENV": "production"})
+        Settings.from_env({"DATA_DIR": str(tmp_path), "PORTAL_ENV": "production", "ERP_URL": "http://erp"})
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_requires_a_real_erp(tmp_path):
+    with pytest.raises(ConfigurationError, match="ERP_URL"):
+        Settings.from_env({"DATA_DIR": str(tmp_path), "PORTAL_ENV": "production", "SECRET_KEY": "x" * 40})
 
 
 def test_production_refuses_debug(tmp_path):
-    env = {"DATA_DIR": str(tmp_path), "PORTAL_ENV": "production", "SECRET_KEY": "x" * 40}
+    env = {
+        "DATA_DIR": str(tmp_path),
+        "PORTAL_ENV": "production",
+        "SECRET_KEY": "x" * 40,
+        "ERP_URL": "http://erp:8060",
+    }
     with pytest.raises(ConfigurationError, match="DEBUG"):
         Settings.from_env({**env, "DEBUG": "1"})
     settings = Settings.from_env(env)

@@ -7,13 +7,13 @@ never loses or double-applies a page. The initial sync is the same pull from cur
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import Table, insert, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from data.models import (
@@ -75,9 +75,11 @@ class Lookups:
         self.records = records
         self._cache: dict[str, dict[Any, Any]] = {}
 
-    def _load(self, name: str, stmt_for: Callable[[list[Any]], Any], keys: Iterable[Any]) -> dict:
+    def _load(self, name: str, stmt_for: Callable[[list[Any]], Any], keys: Callable[[Record], Any]) -> dict:
+        """Ids by key for every record of the page, loaded on first use (one query)."""
         if name not in self._cache:
-            wanted = sorted({k for k in keys if k is not None and None not in _as_tuple(k)})
+            distinct = {keys(r) for r in self.records}
+            wanted = sorted(k for k in distinct if k is not None and None not in _as_tuple(k))
             found: dict[Any, Any] = {}
             if wanted:
                 for row in self.session.execute(stmt_for(wanted)):
@@ -86,51 +88,46 @@ class Lookups:
         return self._cache[name]
 
     def accounts(self, field: str = "CustomerAccountNumber") -> dict[tuple[str, str], CustomerAccount]:
-        keys = [(r["dataAreaId"], r.get(field)) for r in self.records]
         return self._load(
             f"accounts:{field}",
             lambda ks: select(
                 CustomerAccount.legal_entity_id, CustomerAccount.account_number, CustomerAccount
             ).where(tuple_(CustomerAccount.legal_entity_id, CustomerAccount.account_number).in_(ks)),
-            keys,
+            lambda r: (r["dataAreaId"], r.get(field)),
         )
 
     def products(self) -> dict[tuple[str, str], int]:
-        keys = [(r["dataAreaId"], r["ItemNumber"]) for r in self.records]
         return self._load(
             "products",
             lambda ks: select(Product.legal_entity_id, Product.item_number, Product.id).where(
                 tuple_(Product.legal_entity_id, Product.item_number).in_(ks)
             ),
-            keys,
+            lambda r: (r["dataAreaId"], r["ItemNumber"]),
         )
 
     def price_lists(self) -> dict[tuple[str, str], int]:
-        keys = [(r["dataAreaId"], r["PriceCustomerGroupCode"]) for r in self.records]
         return self._load(
             "price_lists",
             lambda ks: select(PriceList.legal_entity_id, PriceList.code, PriceList.id).where(
                 tuple_(PriceList.legal_entity_id, PriceList.code).in_(ks)
             ),
-            keys,
+            lambda r: (r["dataAreaId"], r["PriceCustomerGroupCode"]),
         )
 
     def contacts(self) -> dict[str, int]:
-        keys = [r.get("ContactPersonId") for r in self.records]
         return self._load(
             "contacts",
             lambda ks: select(Contact.erp_contact_id, Contact.id).where(Contact.erp_contact_id.in_(ks)),
-            keys,
+            lambda r: r.get("ContactPersonId"),
         )
 
     def orders(self) -> dict[tuple[str, str], int]:
-        keys = [(r["dataAreaId"], r["SalesOrderNumber"]) for r in self.records]
         return self._load(
             "orders",
             lambda ks: select(SalesOrder.legal_entity_id, SalesOrder.sales_order_number, SalesOrder.id).where(
                 tuple_(SalesOrder.legal_entity_id, SalesOrder.sales_order_number).in_(ks)
             ),
-            keys,
+            lambda r: (r["dataAreaId"], r["SalesOrderNumber"]),
         )
 
 
@@ -415,13 +412,14 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
         rows = [_order_defaults(v, r) for r, v in inserts]
     else:
         rows = [v for _, v in inserts]
+    # Core inserts (executemany in batches): the ORM's bulk path would fetch server defaults row by row.
+    table = cast(Table, spec.model.__table__)
     if rows and spec.model is SalesOrder:
-        new_ids = session.scalars(
-            insert(SalesOrder).returning(SalesOrder.id, sort_by_parameter_order=True), rows
-        ).all()
-        session.execute(insert(OrderEvent), [_first_event(i, v) for i, v in zip(new_ids, rows, strict=True)])
+        new_ids = session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        events = [_first_event(i, v) for i, v in zip(new_ids, rows, strict=True)]
+        session.execute(insert(OrderEvent), events)
     elif rows:
-        session.execute(insert(spec.model), rows)
+        session.execute(insert(table), rows)
     if updates:
         session.execute(update(spec.model), updates)
     if status_changes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from .api import ErpState, create_erp_app
 from .generate import generate
 from .store import is_empty
 
-DEFAULT_DB = "sqlite:///instance/erp_simulator.sqlite"
+#: The same file the portal's embedded simulator uses (``$DATA_DIR/erp.sqlite``).
+DEFAULT_DB = f"sqlite:///{Path(os.environ.get('DATA_DIR') or 'instance').resolve() / 'erp.sqlite'}"
 
 
 def main(argv: list[str] | None = None) -> int:

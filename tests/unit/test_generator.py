@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 
-from sync.erp_simulator.generate import (
+from sync.erp_simulator.demo_data import (
     ACCOUNTS_WITHOUT_PRICE_GROUP,
     DEMO_ACCOUNT_A,
     DEMO_ACCOUNT_B,
@@ -23,8 +23,8 @@ from sync.erp_simulator.generate import (
     DEMO_CONTACTS,
     LINE_STATUSES,
     PROCESSING_STATUSES,
-    generate,
 )
+from sync.erp_simulator.generate import generate
 from sync.erp_simulator.store import (
     ENTITY_SETS,
     counter_value,

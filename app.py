@@ -195,6 +195,7 @@ def create_admin_command(argv: list[str], settings: Settings | None = None) -> i
 
 
 def main() -> None:  # pragma: no cover - exercised by running the portal
+    from sync.erp_client import HttpErpClient
     from sync.worker import configure_logging, prepare_store, start_embedded_erp, start_scheduler
 
     configure_logging()
@@ -202,7 +203,7 @@ def main() -> None:  # pragma: no cover - exercised by running the portal
     erp_url = settings.erp_url or start_embedded_erp(settings)
     app = create_app(settings)
     factory = app.server.extensions["portal.sessions"]
-    sign_ins = prepare_store(factory, erp_url, settings)
+    sign_ins = prepare_store(factory, HttpErpClient(erp_url), settings)
     scheduler = start_scheduler(factory, erp_url, settings) if settings.scheduler else None
     print(f"\nCustomer portal: http://{settings.host}:{settings.port}   ERP simulator: {erp_url}")
     if sign_ins:

@@ -18,7 +18,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from data.db import session_scope
 from data.demo import DemoSignIn, seed_demo
-from sync.erp_client import HttpErpClient
+from sync.erp_client import ErpClient, ErpUnavailable, HttpErpClient
 from sync.pull import needs_initial_sync, pull_all
 
 if TYPE_CHECKING:
@@ -64,12 +64,21 @@ def start_embedded_erp(settings: Settings) -> str:
     return f"http://127.0.0.1:{http.server_port}"
 
 
-def prepare_store(factory: sessionmaker[Session], erp_url: str, settings: Settings) -> list[DemoSignIn]:
-    """First start: full pull from the ERP over HTTP; then demo sign-ins in demo mode."""
+def prepare_store(factory: sessionmaker[Session], client: ErpClient, settings: Settings) -> list[DemoSignIn]:
+    """First start: full pull from the ERP over HTTP; then demo sign-ins in demo mode.
+
+    An unreachable ERP does not stop the portal from starting: the scheduled pull carries on from
+    wherever the initial sync got to.
+    """
     if needs_initial_sync(factory):
         started = time.perf_counter()
-        summary = pull_all(factory, HttpErpClient(erp_url), kind="initial")
-        log.info("initial sync: %d records in %.1f s", summary.total, time.perf_counter() - started)
+        try:
+            summary = pull_all(factory, client, kind="initial")
+            log.info("initial sync: %d records in %.1f s", summary.total, time.perf_counter() - started)
+        except ErpUnavailable as exc:
+            log.warning(
+                "initial sync incomplete, the ERP is unreachable (%s); the scheduled pull retries", exc
+            )
     if not settings.demo:
         return []
     with session_scope(factory) as session:
@@ -92,7 +101,7 @@ def start_scheduler(factory: sessionmaker[Session], erp_url: str, settings: Sett
     return scheduler
 
 
-def _pull_job(factory: sessionmaker[Session], client: HttpErpClient) -> None:
+def _pull_job(factory: sessionmaker[Session], client: ErpClient) -> None:
     try:
         pull_all(factory, client)
     except Exception:
@@ -109,7 +118,7 @@ def main() -> None:  # pragma: no cover - a long-running process
     migrate(engine)
     factory = make_session_factory(engine)
     erp_url = settings.erp_url or start_embedded_erp(settings)
-    prepare_store(factory, erp_url, settings)
+    prepare_store(factory, HttpErpClient(erp_url), settings)
     scheduler = start_scheduler(factory, erp_url, settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

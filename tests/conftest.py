@@ -115,10 +115,11 @@ def shared_erp(tmp_path_factory) -> Iterator[ServedErp]:
 def portal(tmp_path_factory, shared_erp):
     """The portal app, built once per session on a SQLite store filled by the initial sync."""
     from app import Settings, create_app
+    from sync.erp_client import HttpErpClient
     from sync.worker import prepare_store
 
     data_dir = tmp_path_factory.mktemp("portal")
     settings = Settings.from_env({"DATA_DIR": str(data_dir), "ERP_URL": shared_erp.url, "SCHEDULER": "off"})
     dash_app = create_app(settings)
-    prepare_store(dash_app.server.extensions["portal.sessions"], shared_erp.url, settings)
+    prepare_store(dash_app.server.extensions["portal.sessions"], HttpErpClient(shared_erp.url), settings)
     return dash_app

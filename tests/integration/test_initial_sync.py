@@ -280,3 +280,20 @@ def test_line_waits_for_its_order(erp, portal_sessions):
 
     pull_all(portal_sessions, client)
     assert portal_checksums(portal_sessions) == erp_checksums(erp.engine)
+
+
+def test_first_start_with_the_erp_down_still_starts(erp, portal_sessions, tmp_path, caplog):
+    """The portal starts on an unreachable ERP; the next pull completes the initial sync."""
+    from app import Settings
+    from sync.worker import prepare_store
+
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path)})
+    down = HttpErpClient("http://127.0.0.1:9", retries=0)
+    sign_ins = prepare_store(portal_sessions, down, settings)
+    assert [s.email for s in sign_ins] == ["admin@portal.demo"]  # customer contacts come from the ERP
+    assert "ERP is unreachable" in caplog.text
+    with portal_sessions() as session:
+        assert session.scalars(select(SyncRun.status)).all() == ["failed"]
+
+    pull_all(portal_sessions, HttpErpClient(erp.url))
+    assert portal_checksums(portal_sessions) == erp_checksums(erp.engine)

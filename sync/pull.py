@@ -382,8 +382,10 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
     if not converted:
         return result
 
+    # One row per key: the page is in change order, so a later change of the same record wins.
+    latest = {tuple(values[k] for k in spec.key): (record, values) for record, values in converted}
     key_cols = [getattr(spec.model, k) for k in spec.key]
-    keys = [tuple(values[k] for k in spec.key) for _, values in converted]
+    keys = list(latest)
     pk = spec.model.__mapper__.primary_key[0]
     existing: dict[tuple, Any] = {}
     extra = [SalesOrder.processing_status] if spec.model is SalesOrder else []
@@ -394,7 +396,7 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
     inserts: list[tuple[Record, dict[str, Any]]] = []
     updates: list[dict[str, Any]] = []
     status_changes: list[tuple[int, str, str, datetime | None]] = []
-    for (record, values), key in zip(converted, keys, strict=True):
+    for key, (record, values) in latest.items():
         if key in existing:
             found = existing[key]
             updates.append({**values, str(pk.key): found[0]})
@@ -404,7 +406,6 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
                 )
         else:
             inserts.append((record, values))
-            existing[key] = (None, None)  # a record repeated in one page becomes an update later
 
     if spec.model is Contact:
         rows = [_contact_defaults(v, lookups) for _, v in inserts]

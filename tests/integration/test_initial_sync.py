@@ -297,3 +297,26 @@ def test_first_start_with_the_erp_down_still_starts(erp, portal_sessions, tmp_pa
 
     pull_all(portal_sessions, HttpErpClient(erp.url))
     assert portal_checksums(portal_sessions) == erp_checksums(erp.engine)
+
+
+def test_a_record_changed_twice_in_one_page_keeps_the_later_change(portal_sessions):
+    from sync.pull import apply_page
+
+    spec = next(s for s in ENTITY_SYNCS if s.entity_set == "LegalEntities")
+    base = {
+        "LegalEntityId": "USMF",
+        "CurrencyCode": "USD",
+        "LanguageId": "en-us",
+        "AddressCountryRegionId": "USA",
+    }
+    page = [
+        {**base, "Name": "Old name", "ChangeSequence": 5, "ModifiedDateTime": "2026-11-20T08:00:00Z"},
+        {**base, "Name": "New name", "ChangeSequence": 9, "ModifiedDateTime": "2026-11-20T09:00:00Z"},
+    ]
+    with session_scope(portal_sessions) as session:
+        result = apply_page(session, spec, page)
+    assert (result.applied, result.last_sequence) == (2, 9)
+    with portal_sessions() as session:
+        entity = session.get(LegalEntity, "USMF")
+        assert (entity.name, entity.erp_change_sequence) == ("New name", 9)
+        assert entity.erp_modified_at == datetime(2026, 11, 20, 9, 0)

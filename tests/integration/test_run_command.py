@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,15 +10,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for(url: str, process: subprocess.Popen, timeout: float = 90) -> requests.Response:
@@ -35,7 +30,7 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float = 90) -> reque
 
 
 def test_python_app_py_serves_portal_and_erp(tmp_path):
-    port, erp_port = _free_port(), _free_port()
+    port, erp_port = free_port(), free_port()
     env = {
         **os.environ,
         "DATA_DIR": str(tmp_path / "instance"),

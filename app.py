@@ -20,8 +20,11 @@ import dash_bootstrap_components as dbc
 from dash import Dash, html
 from flask import Flask
 
+import pages._shell  # noqa: F401 - registers the frame's callbacks
 from components.shell import footer, navbar
 from data.db import make_engine, make_session_factory, migrate
+from pages._auth import init_auth
+from pages._guard import init_security
 
 log = logging.getLogger("portal")
 
@@ -76,6 +79,11 @@ class Settings:
     demo_password: str
     demo_orders: int
     pull_interval_seconds: float
+    ratelimit_storage_uri: str = "memory://"
+    login_limit_account: str = "5 per minute; 30 per hour"
+    login_limit_address: str = "30 per minute; 300 per hour"
+    max_request_bytes: int = 5 * 1024 * 1024
+    invitation_days: int = 7
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -113,6 +121,11 @@ class Settings:
             demo_password=env.get("DEMO_PASSWORD") or "demo-password-1",
             demo_orders=int(env.get("DEMO_ORDERS") or 2000),
             pull_interval_seconds=float(env.get("SYNC_PULL_SECONDS") or 2),
+            ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
+            login_limit_account=env.get("LOGIN_LIMIT_ACCOUNT") or cls.login_limit_account,
+            login_limit_address=env.get("LOGIN_LIMIT_ADDRESS") or cls.login_limit_address,
+            max_request_bytes=int(env.get("MAX_REQUEST_BYTES") or cls.max_request_bytes),
+            invitation_days=int(env.get("INVITATION_DAYS") or cls.invitation_days),
         )
 
     @property
@@ -151,20 +164,24 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.config.update(SECRET_KEY=settings.secret_key, PORTAL_SETTINGS=settings)
     server.extensions["portal.engine"] = engine
     server.extensions["portal.sessions"] = make_session_factory(engine)
+    init_auth(server)
+    init_security(
+        server,
+        ratelimit_storage_uri=settings.ratelimit_storage_uri,
+        address_limit=settings.login_limit_address,
+        account_limit=settings.login_limit_account,
+        max_request_bytes=settings.max_request_bytes,
+    )
     app.layout = html.Div(
         [
             html.A("Skip to content", href="#main", className="visually-hidden-focusable"),
-            navbar([(page["name"], page["relative_path"]) for page in _nav_pages()]),
+            navbar(),
             dbc.Container(dash.page_container, id="main", className="py-4 flex-grow-1", tag="main"),
             footer(),
         ],
         className="d-flex flex-column min-vh-100",
     )
     return app
-
-
-def _nav_pages() -> list[dict[str, Any]]:
-    return [p for p in dash.page_registry.values() if p.get("nav")]
 
 
 def create_admin_command(argv: list[str], settings: Settings | None = None) -> int:

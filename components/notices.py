@@ -23,3 +23,25 @@ def notice_cards(notices: list[dict[str, str]]) -> list[html.Div] | html.P:
         )
         for n in notices
     ]
+
+
+def tile_cards(tiles: list[dict[str, str]]) -> list:
+    """One card per tile ({"title", "text", "href"}): what the signed-in person can do from here."""
+    return [
+        dbc.Col(
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2(
+                            html.A(t["title"], href=t["href"], className="stretched-link"), className="h5"
+                        ),
+                        html.P(t["text"], className="card-text text-muted mb-0"),
+                    ]
+                ),
+                className="h-100",
+            ),
+            md=4,
+            className="mb-3",
+        )
+        for t in tiles
+    ]

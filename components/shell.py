@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from components.company import COMPANY
 
 NAVBAR = "shell-navbar"
+SHELL_NAV = "shell-nav"
 
 
-def navbar(links: list[tuple[str, str]]) -> dbc.Navbar:
-    """Brand plus one link per (label, path)."""
-    items = [dbc.NavItem(dbc.NavLink(label, href=path, active="exact")) for label, path in links]
+@dataclass(frozen=True)
+class NavUser:
+    name: str
+    role_label: str
+    csrf_token: str
+
+
+def navbar() -> dbc.Navbar:
+    """Brand plus a navigation area that a callback fills for whoever is signed in."""
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand(f"{COMPANY.name} · Customer portal", href="/"),
-                dbc.Nav(items, navbar=True, className="ms-auto"),
+                html.Nav(
+                    id=SHELL_NAV, className="ms-auto d-flex align-items-center", **{"aria-label": "Main"}
+                ),
             ]
         ),
         id=NAVBAR,
@@ -26,6 +37,39 @@ def navbar(links: list[tuple[str, str]]) -> dbc.Navbar:
         expand="md",
         tag="header",
     )
+
+
+def nav_items(links: list[tuple[str, str]], user: NavUser | None) -> list:
+    """One link per (label, path), then sign-in or the signed-in user with a sign-out button."""
+    items: list = [
+        dbc.Nav([dbc.NavItem(dbc.NavLink(label, href=path, active="exact")) for label, path in links])
+    ]
+    if user is None:
+        items.append(
+            html.A("Sign in", href="/login", className="btn btn-outline-light btn-sm ms-3", id="sign-in")
+        )
+        return items
+    items.append(
+        html.Span(
+            [user.name, html.Small(f" ({user.role_label})", className="text-white-50")],
+            className="navbar-text ms-3",
+            id="signed-in-as",
+        )
+    )
+    items.append(
+        html.Form(
+            [
+                dcc.Input(type="hidden", name="csrf_token", value=user.csrf_token),
+                html.Button(
+                    "Sign out", type="submit", className="btn btn-outline-light btn-sm", id="sign-out"
+                ),
+            ],
+            method="post",
+            action="/logout",
+            className="ms-3",
+        )
+    )
+    return items
 
 
 def footer() -> html.Footer:

@@ -5,13 +5,16 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from components.company import COMPANY
-from components.notices import notice_cards
+from components.notices import notice_cards, tile_cards
+from data.access import current_principal
 from data.db import current_sessions, session_scope
 from data.notices import public_notices
+from pages._guard import may_open
 
 dash.register_page(__name__, path="/", name="Home", title="Customer portal", nav=True, public=True, order=0)
 
 HOME_NOTICES = "home-notices"
+HOME_TILES = "home-tiles"
 
 
 def layout(**_):
@@ -20,6 +23,7 @@ def layout(**_):
         [
             html.H1(f"Welcome to the {COMPANY.name} customer portal"),
             html.P(COMPANY.tagline, className="lead"),
+            dbc.Row(id=HOME_TILES, className="my-3"),
             dbc.Row(
                 [
                     dbc.Col(
@@ -74,3 +78,18 @@ def update_home_notices(_):
             for n in public_notices(session)
         ]
     return notice_cards(notices)
+
+
+@callback(Output(HOME_TILES, "children"), Input(HOME_TILES, "id"))
+def update_home_tiles(_):
+    """Tiles for what the signed-in person may use; none for anonymous visitors."""
+    principal = current_principal()
+    if principal.is_anonymous:
+        return []
+    pages = sorted(dash.page_registry.values(), key=lambda p: p.get("order") or 0)
+    tiles = [
+        {**page["tile"], "href": page["relative_path"]}
+        for page in pages
+        if page.get("tile") and may_open(principal, page)
+    ]
+    return tile_cards(tiles)

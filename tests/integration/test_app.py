@@ -9,11 +9,7 @@ from sqlalchemy import func, select
 from data.demo import DEMO_SIGN_INS
 from data.models import Contact, Notice, SalesOrder, WebRole
 from data.passwords import verify_password
-
-
-def _call(client, output: str, outputs, inputs: list[dict]):
-    body = {"output": output, "outputs": outputs, "inputs": inputs, "changedPropIds": [], "state": []}
-    return client.post("/_dash-update-component", json=body)
+from tests.portal_client import PortalClient
 
 
 def test_index_has_language_and_local_assets(portal):
@@ -26,8 +22,7 @@ def test_index_has_language_and_local_assets(portal):
 
 
 def test_home_notices_callback_lists_public_notices(portal):
-    response = _call(
-        portal.server.test_client(),
+    response = PortalClient(portal).callback(
         "home-notices.children",
         {"id": "home-notices", "property": "children"},
         [{"id": "home-notices", "property": "id", "value": "home-notices"}],
@@ -40,15 +35,7 @@ def test_home_notices_callback_lists_public_notices(portal):
 
 
 def test_unknown_path_routes_to_not_found_page(portal):
-    response = _call(
-        portal.server.test_client(),
-        ".._pages_content.children..._pages_store.data..",
-        [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        [
-            {"id": "_pages_location", "property": "pathname", "value": "/no/such/page"},
-            {"id": "_pages_location", "property": "search", "value": ""},
-        ],
-    )
+    response = PortalClient(portal).route("/no/such/page")
     assert response.status_code == 200
     assert "Page not found" in response.get_data(as_text=True)
 

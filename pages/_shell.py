@@ -1,0 +1,34 @@
+"""Callbacks of the page frame (not a page): the navigation for whoever is signed in."""
+
+import dash
+from dash import Input, Output, callback
+from flask_wtf.csrf import generate_csrf
+
+from components.shell import SHELL_NAV, NavUser, nav_items
+from data.access import current_principal
+from data.models import WebRole
+from pages._guard import may_open
+
+ROLE_LABELS = {
+    WebRole.ADMINISTRATOR: "Administrator",
+    WebRole.CUSTOMER_REPRESENTATIVE: "Customer representative",
+    WebRole.AUTHORIZED_USER: "Authorized user",
+}
+
+
+def role_label(roles) -> str:
+    return ", ".join(label for role, label in ROLE_LABELS.items() if role in roles)
+
+
+@callback(Output(SHELL_NAV, "children"), Input("_pages_location", "pathname"))
+def update_shell_nav(_pathname):
+    principal = current_principal()
+    links = [
+        (page["name"], page["relative_path"])
+        for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order") or 0)
+        if page.get("nav") and may_open(principal, page)
+    ]
+    user = None
+    if not principal.is_anonymous:
+        user = NavUser(principal.name, role_label(principal.roles), generate_csrf())
+    return nav_items(links, user)

@@ -1,7 +1,7 @@
 """Pure components: plain data in, Dash components out."""
 
 from components.notices import notice_cards
-from components.shell import NAVBAR, footer, navbar
+from components.shell import NAVBAR, SHELL_NAV, NavUser, footer, nav_items, navbar
 
 
 def _texts(component) -> list[str]:
@@ -32,11 +32,24 @@ def test_notice_cards_empty_state():
     assert _texts(notice_cards([])) == ["There are no notices at the moment."]
 
 
-def test_navbar_lists_given_links():
-    bar = navbar([("Home", "/"), ("Terms", "/terms")])
+def test_navbar_is_a_frame_for_the_navigation():
+    bar = navbar()
     assert bar.id == NAVBAR
-    links = [link for link in _walk(bar) if type(link).__name__ == "NavLink"]
+    assert any(getattr(node, "id", None) == SHELL_NAV for node in _walk(bar))
+
+
+def test_nav_items_for_anonymous_and_signed_in():
+    anonymous = nav_items([("Home", "/"), ("Terms", "/terms")], None)
+    links = [link for link in _walk(anonymous) if type(link).__name__ == "NavLink"]
     assert [(link.children, link.href) for link in links] == [("Home", "/"), ("Terms", "/terms")]
+    assert any(getattr(node, "href", None) == "/login" for node in _walk(anonymous))
+
+    signed_in = nav_items([("Home", "/")], NavUser("Ann Buyer", "Authorized user", "tok"))
+    texts = _texts(signed_in)
+    assert "Ann Buyer" in texts and " (Authorized user)" in texts
+    form = next(node for node in _walk(signed_in) if type(node).__name__ == "Form")
+    assert (form.method, form.action) == ("post", "/logout")
+    assert not any(getattr(node, "href", None) == "/login" for node in _walk(signed_in))
 
 
 def test_footer_links_public_pages():

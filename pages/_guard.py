@@ -135,9 +135,11 @@ def _guard() -> Response | tuple[Response, int] | None:
         if output == ROUTER_OUTPUT:
             inputs = [i for i in body.get("inputs") or [] if isinstance(i, dict)]
             pathname = next((i.get("value") for i in inputs if i.get("property") == "pathname"), "/")
-            page = page_for_path(str(pathname or "/"))
+            if not isinstance(pathname, str) or not pathname.startswith("/"):
+                return jsonify(error="Malformed page address."), 400
+            page = page_for_path(pathname)
             if page is not None and not may_open(principal, page):
-                return _router_response(refusal(principal, str(pathname)), page.get("title") or "")
+                return _router_response(refusal(principal, pathname), page.get("title") or "")
             return None
         if output in PUBLIC_CALLBACKS or not principal.is_anonymous:
             return None

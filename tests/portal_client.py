@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
 from flask.testing import FlaskClient
 
 DEMO_PASSWORD = "demo-password-1"
+_addresses = itertools.count(1)
 
 
 class PortalClient:
     def __init__(self, dash_app) -> None:
         self.app = dash_app
         self.http: FlaskClient = dash_app.server.test_client()
+        # each client is its own browser on its own address, so sign-in throttling per address
+        # counts this client's attempts only
+        n = next(_addresses)
+        self.http.environ_base["REMOTE_ADDR"] = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
         self.http.get("/")  # sets the _csrf_token cookie, as a first page load does
 
     @property

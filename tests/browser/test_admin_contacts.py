@@ -1,4 +1,5 @@
-"""The contacts page in headless Chromium: list, edit panel, a new contact with a field error, then saved."""
+"""Administration in headless Chromium: list, edit, a new contact with a field error, then the whole
+invitation path: invite, sign out, redeem as the invitee, see only what the role allows, sign out."""
 
 import uuid
 
@@ -18,7 +19,7 @@ def sign_in(dash_duo, email: str) -> None:
     dash_duo.find_element("button[type=submit]").click()
 
 
-def test_admn001_create_a_contact_after_fixing_a_field(dash_duo, portal):
+def test_admn001_create_invite_redeem_and_sign_in(dash_duo, portal):
     from data.models import WebRole
 
     dash_duo.start_server(portal, port=free_port())
@@ -56,6 +57,25 @@ def test_admn001_create_a_contact_after_fixing_a_field(dash_duo, portal):
     dash_duo.wait_for_contains_text("#admin-contact-invite-result", "outbox", timeout=10)
     link = dash_duo.find_element("#admin-contact-invite-link").get_attribute("value")
     assert "/redeem?code=" in link
+    dash_duo.find_element(".offcanvas .btn-close").click()
+    dash_duo.wait_for_no_elements(".offcanvas.show", timeout=10)
+    dash_duo.find_element("#sign-out").click()
+    dash_duo.wait_for_element("#sign-in", timeout=10)
+
+    # the invitee follows the link, chooses a password and is signed in with the invited role
+    dash_duo.driver.get(link)
+    dash_duo.find_element("#password").send_keys("seven green kites over the harbour")
+    dash_duo.find_element("#confirm").send_keys("seven green kites over the harbour")
+    dash_duo.find_element("button[type=submit]").click()
+    dash_duo.wait_for_contains_text("#signed-in-as", "Robin Browser", timeout=15)
+    assert "Authorized user" in dash_duo.find_element("#signed-in-as").text
+    assert "Contacts" not in dash_duo.find_element("#shell-navbar").text
+    dash_duo.driver.get(f"{dash_duo.server_url}/admin/contacts")
+    dash_duo.wait_for_text_to_equal("h1", "You don't have access to this page", timeout=10)
+    dash_duo.find_element("#sign-out").click()
+    dash_duo.wait_for_element("#sign-in", timeout=10)
+    dash_duo.driver.get(f"{dash_duo.server_url}/admin/contacts")
+    dash_duo.wait_for_element("#email", timeout=10)  # redirected to the sign-in form
     assert dash_duo.get_logs() == []
 
 

@@ -26,7 +26,7 @@ from data.models import (
     PriceList,
     WebRole,
 )
-from data.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
+from data.passwords import hash_password, password_problem
 
 MAX_LISTING = 1000
 
@@ -521,12 +521,11 @@ def revoke_open_invitation(
 def create_administrator(session: Session, email: str, password: str) -> Contact:
     """Create (or promote) a portal administrator with a password: how production gets its first one."""
     email = email.strip().lower()
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise ContactError("email", "Enter a valid e-mail address.")
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise ContactError(
-            "password", f"Use a password of {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters."
-        )
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise ContactError("email", "Enter a valid e-mail address, like name@example.com.")
+    problem = password_problem(password, email=email)
+    if problem:
+        raise ContactError("password", problem)
     contact = session.scalar(select(Contact).where(Contact.email == email))
     if contact is None:
         contact = Contact(email=email, origin="portal")

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from selenium.webdriver.support.select import Select
 
-from tests.integration.test_admin_pages import PASSWORD, make_contact
+from tests.factories import PASSWORD, make_contact
 from tests.ports import free_port
 
 pytestmark = pytest.mark.browser

@@ -14,30 +14,11 @@ from sqlalchemy import func, select
 
 from data.db import session_scope
 from data.invitations import invitation_status
-from data.models import Contact, ContactRole, Invitation, WebRole
-from data.passwords import hash_password
+from data.models import Contact, Invitation, WebRole
+from tests.factories import PASSWORD, make_contact
 from tests.portal_client import PortalClient
 
-PASSWORD = "a long enough test password"
 ADMIN_PAGES = ("admin-contact", "admin-invitations", "admin-outbox")
-
-
-def make_contact(portal, role: WebRole) -> str:
-    """A fresh signed-up contact (of demo account A unless an administrator), so tests share nothing."""
-    email = f"adm-{uuid.uuid4().hex[:10]}@example.com"
-    with session_scope(portal.server.extensions["portal.sessions"]) as db:
-        rep = db.scalars(select(Contact).where(Contact.email == "rep1@portal.demo")).one()
-        contact = Contact(
-            email=email, first_name="Test", last_name=role.value, password_hash=hash_password(PASSWORD)
-        )
-        if role is not WebRole.ADMINISTRATOR:
-            contact.legal_entity_id, contact.customer_account_id = (
-                rep.legal_entity_id,
-                rep.customer_account_id,
-            )
-        contact.roles.append(ContactRole(role=role))
-        db.add(contact)
-    return email
 
 
 class AdminClient(PortalClient):

@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from sqlalchemy import select
 
 from data.db import session_scope
 from data.models import Contact, ContactRole, WebRole
-from data.passwords import hash_password
 from pages._guard import PUBLIC_CALLBACKS
+from tests.factories import PASSWORD, make_contact
 from tests.portal_client import PortalClient
-
-PASSWORD = "a long enough test password"
-
-
-def make_contact(portal, role: WebRole = WebRole.AUTHORIZED_USER, **fields) -> str:
-    """A fresh signed-up contact of demo account A, so tests never change the shared demo contacts."""
-    email = f"t-{uuid.uuid4().hex[:10]}@example.com"
-    with session_scope(portal.server.extensions["portal.sessions"]) as db:
-        rep = db.scalars(select(Contact).where(Contact.email == "rep1@portal.demo")).one()
-        contact = Contact(
-            email=email,
-            first_name="Test",
-            last_name="Person",
-            password_hash=hash_password(PASSWORD),
-            legal_entity_id=rep.legal_entity_id,
-            customer_account_id=rep.customer_account_id,
-            origin="portal",
-            **fields,
-        )
-        contact.roles.append(ContactRole(role=role))
-        db.add(contact)
-    return email
 
 
 def update_contact(portal, email: str, **values) -> None:

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from data.db import session_scope
 from data.invitations import create_invitation
 from data.models import Contact, WebRole
-from tests.integration.test_auth import make_contact, nav_text
+from tests.factories import make_contact
+from tests.integration.test_auth import nav_text
 from tests.portal_client import PortalClient
 
 NEW_PASSWORD = "orange tractor sings loudly"

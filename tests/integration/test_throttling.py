@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.test_auth import PASSWORD, make_contact
+from tests.factories import PASSWORD, make_contact
 from tests.portal_client import PortalClient
 from tests.ports import free_port
 

@@ -84,6 +84,7 @@ class Settings:
     login_limit_address: str = "30 per minute; 300 per hour"
     max_request_bytes: int = 5 * 1024 * 1024
     invitation_days: int = 7
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -126,6 +127,7 @@ class Settings:
             login_limit_address=env.get("LOGIN_LIMIT_ADDRESS") or cls.login_limit_address,
             max_request_bytes=int(env.get("MAX_REQUEST_BYTES") or cls.max_request_bytes),
             invitation_days=int(env.get("INVITATION_DAYS") or cls.invitation_days),
+            public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
         )
 
     @property

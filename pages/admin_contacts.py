@@ -240,7 +240,8 @@ def update_invitation_controls(contact_id, _changed):
 )
 def invite_contact(_n, contact_id, roles):
     principal = require_roles(WebRole.ADMINISTRATOR)
-    days = current_app.config["PORTAL_SETTINGS"].invitation_days
+    settings = current_app.config["PORTAL_SETTINGS"]
+    days = settings.invitation_days
     try:
         with session_scope(current_sessions()) as session:
             roles = roles if isinstance(roles, list) else []
@@ -252,11 +253,13 @@ def invite_contact(_n, contact_id, roles):
         if exc.field == "roles":
             return None, str(exc), no_update
         return ui.status_alert(str(exc), "danger"), "", no_update
-    link = f"{request.host_url}redeem?code={code}"
+    # the configured public address, so a forged Host header can never shape the link in the e-mail
+    base = settings.public_url or request.host_url.rstrip("/")
+    link = f"{base}/redeem?code={code}"
     outbox_file = mail_error = None
     try:
-        settings = MailSettings.from_env(os.environ, current_app.config["PORTAL_SETTINGS"].data_dir)
-        path = send_invitation(settings, to=email, name=name, link=link, expires_at=expires_at)
+        mail = MailSettings.from_env(os.environ, settings.data_dir)
+        path = send_invitation(mail, to=email, name=name, link=link, expires_at=expires_at)
         outbox_file = path.name if path else None
     except (OSError, ValueError, smtplib.SMTPException) as exc:
         current_app.logger.warning("invitation e-mail to %s failed: %s", email, exc)

@@ -6,6 +6,7 @@ exact outputs from /_dash-dependencies, and the triggering input in changedPropI
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -305,3 +306,29 @@ def test_pages_are_for_administrators_only(clients):
         assert heading in clients[WebRole.ADMINISTRATOR].route(path).get_data(as_text=True)
         for role in (WebRole.CUSTOMER_REPRESENTATIVE, WebRole.AUTHORIZED_USER):
             assert "You don't have access" in clients[role].route(path).get_data(as_text=True)
+
+
+def test_invitation_links_use_the_configured_public_address(portal, admin, monkeypatch):
+    """With PUBLIC_URL set, a forged Host header cannot shape the link in the e-mail."""
+    settings = portal.server.config["PORTAL_SETTINGS"]
+    monkeypatch.setitem(
+        portal.server.config,
+        "PORTAL_SETTINGS",
+        dataclasses.replace(settings, public_url="https://portal.example"),
+    )
+    email = f"pub-{uuid.uuid4().hex[:8]}@example.com"
+    values = form_values(email=email, first_name="Ola", last_name="Host", company="USMF", account="US-001")
+    saved = admin.ok("admin-contact-email.invalid", values, trigger="admin-contact-save.n_clicks")
+    invite = {
+        "admin-contact-id.data": saved["admin-contact-id"]["data"],
+        "admin-contact-roles.value": ["authorized_user"],
+    }
+    admin.http.environ_base["HTTP_HOST"] = "evil.example"
+    try:
+        result = admin.ok(
+            "admin-contact-invite-result.children", invite, trigger="admin-contact-invite.n_clicks"
+        )
+    finally:
+        del admin.http.environ_base["HTTP_HOST"]
+    link = component(result["admin-contact-invite-result"]["children"], "admin-contact-invite-link")["value"]
+    assert link.startswith("https://portal.example/redeem?code=")

@@ -38,8 +38,10 @@ def test_environment_overrides(tmp_path):
             "SCHEDULER": "off",
             "SECRET_KEY": "k" * 40,
             "DEMO_PASSWORD": "another-password-2",
+            "PUBLIC_URL": "https://portal.example/",
         }
     )
+    assert settings.public_url == "https://portal.example"
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.erp_url == "http://erp:8060"
     assert (settings.host, settings.port, settings.scheduler) == ("0.0.0.0", 9000, False)

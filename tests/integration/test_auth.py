@@ -194,3 +194,25 @@ def _protected_paths() -> list[str]:
     import dash
 
     return [p["path"] for p in dash.page_registry.values() if not p.get("public") and "<" not in p["path"]]
+
+
+def _tiles(client: PortalClient) -> str:
+    response = client.callback(
+        "home-tiles.children",
+        {"id": "home-tiles", "property": "children"},
+        [{"id": "home-tiles", "property": "id", "value": "home-tiles"}],
+    )
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_home_tiles_only_for_roles_that_may_use_them(portal):
+    assert "Contacts and invitations" not in _tiles(PortalClient(portal))
+    for role in (WebRole.AUTHORIZED_USER, WebRole.CUSTOMER_REPRESENTATIVE):
+        client = PortalClient(portal)
+        client.login(make_contact(portal, role), PASSWORD)
+        assert "Contacts and invitations" not in _tiles(client)
+    admin = PortalClient(portal)
+    admin.login(make_contact(portal, WebRole.ADMINISTRATOR), PASSWORD)
+    tiles = _tiles(admin)
+    assert "Contacts and invitations" in tiles and "/admin/contacts" in tiles

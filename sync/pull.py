@@ -7,10 +7,12 @@ never loses or double-applies a page. The initial sync is the same pull from cur
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from queue import Empty, Queue
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, tuple_, update
@@ -475,6 +477,40 @@ def _cursor(session: Session, entity_set: str) -> SyncCursor:
     return cursor
 
 
+_DONE = object()
+
+
+def prefetched(pages: Iterator[list[Record]], depth: int = 2) -> Iterator[list[Record]]:
+    """Read the next pages over HTTP on a thread while the current page is being applied."""
+    queue: Queue[Any] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                if stop.is_set():
+                    return
+                queue.put(page)
+            queue.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            queue.put(exc)
+
+    reader = threading.Thread(target=produce, name="erp-page-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := queue.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # let a reader blocked on a full queue finish
+            try:
+                queue.get_nowait()
+            except Empty:
+                reader.join(0.05)
+
+
 def pull_entity_set(
     factory: sessionmaker[Session], client: ErpClient, spec: EntitySync, *, page_size: int = PAGE_SIZE
 ) -> PageResult:
@@ -482,7 +518,7 @@ def pull_entity_set(
     with factory() as session:
         start = _cursor(session, spec.entity_set).last_sequence
     total = PageResult(last_sequence=start)
-    for records in client.iter_pages(spec.entity_set, after_sequence=start, top=page_size):
+    for records in prefetched(client.iter_pages(spec.entity_set, after_sequence=start, top=page_size)):
         if not records:
             break
         with factory() as session, session.begin():

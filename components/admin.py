@@ -12,6 +12,8 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.shell import ROLE_CHOICES, ROLE_LABELS
+
 # Ids shared by the contacts page and the form built here.
 CONTACTS_SEARCH = "admin-contacts-search"
 CONTACTS_GRID = "admin-contacts-grid"
@@ -28,12 +30,7 @@ CONTACT_REVOKE = "admin-contact-revoke"
 DISABLE_MODAL = "admin-contact-disable-modal"
 REVOKE_MODAL = "admin-contact-revoke-modal"
 
-ROLE_CHOICES = (
-    ("administrator", "Administrator"),
-    ("customer_representative", "Customer representative"),
-    ("authorized_user", "Authorized user"),
-)
-ROLE_LABELS = dict(ROLE_CHOICES)
+
 TEXT_FIELDS = (
     ("email", "E-mail address", "email"),
     ("first_name", "First name", "text"),

@@ -9,6 +9,14 @@ from dash import dcc, html
 
 from components.company import COMPANY
 
+#: Web roles in the order and words the portal shows them.
+ROLE_CHOICES = (
+    ("administrator", "Administrator"),
+    ("customer_representative", "Customer representative"),
+    ("authorized_user", "Authorized user"),
+)
+ROLE_LABELS = dict(ROLE_CHOICES)
+
 NAVBAR = "shell-navbar"
 SHELL_NAV = "shell-nav"
 

@@ -4,20 +4,13 @@ import dash
 from dash import Input, Output, callback
 from flask_wtf.csrf import generate_csrf
 
-from components.shell import SHELL_NAV, NavUser, nav_items
+from components.shell import ROLE_CHOICES, SHELL_NAV, NavUser, nav_items
 from data.access import current_principal
-from data.models import WebRole
 from pages._guard import may_open
-
-ROLE_LABELS = {
-    WebRole.ADMINISTRATOR: "Administrator",
-    WebRole.CUSTOMER_REPRESENTATIVE: "Customer representative",
-    WebRole.AUTHORIZED_USER: "Authorized user",
-}
 
 
 def role_label(roles) -> str:
-    return ", ".join(label for role, label in ROLE_LABELS.items() if role in roles)
+    return ", ".join(label for role, label in ROLE_CHOICES if role in roles)
 
 
 @callback(Output(SHELL_NAV, "children"), Input("_pages_location", "pathname"))

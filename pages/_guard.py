@@ -199,7 +199,13 @@ def init_security(
     )
     server.session_interface = PortalSessionInterface()
     CSRFProtect(server)
-    limiter = Limiter(get_remote_address, app=server, storage_uri=ratelimit_storage_uri, headers_enabled=True)
+    limiter = Limiter(
+        get_remote_address,
+        app=server,
+        storage_uri=ratelimit_storage_uri,
+        strategy="moving-window",  # no reset at a minute boundary that a guesser could time
+        headers_enabled=True,
+    )
     for endpoint in ("login", "redeem"):
         view = server.view_functions.get(endpoint)
         if view is None:

@@ -19,6 +19,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, html
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import pages._shell  # noqa: F401 - registers the frame's callbacks
 from components.shell import footer, navbar
@@ -85,6 +86,7 @@ class Settings:
     max_request_bytes: int = 5 * 1024 * 1024
     invitation_days: int = 7
     public_url: str | None = None
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -128,6 +130,7 @@ class Settings:
             max_request_bytes=int(env.get("MAX_REQUEST_BYTES") or cls.max_request_bytes),
             invitation_days=int(env.get("INVITATION_DAYS") or cls.invitation_days),
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
+            trusted_proxies=int(env.get("TRUSTED_PROXIES") or 0),
         )
 
     @property
@@ -164,6 +167,10 @@ def create_app(settings: Settings | None = None) -> Dash:
     app.index_string = INDEX_STRING
     server = app.server
     server.config.update(SECRET_KEY=settings.secret_key, PORTAL_SETTINGS=settings)
+    if settings.trusted_proxies:
+        # behind a TLS-terminating proxy: the client's address (throttling) and scheme (Secure cookies)
+        n = settings.trusted_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     server.extensions["portal.engine"] = engine
     server.extensions["portal.sessions"] = make_session_factory(engine)
     init_auth(server)

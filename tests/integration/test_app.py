@@ -74,3 +74,19 @@ def test_server_attribute_is_lazy_and_serves(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "200"
     assert (tmp_path / "portal.sqlite").exists()
+
+
+def test_behind_a_trusted_proxy_cookies_are_marked_secure(tmp_path):
+    script = (
+        "import app\n"
+        "server = app.create_app().server\n"
+        "client = server.test_client()\n"
+        "r = client.get('/login', headers={'X-Forwarded-Proto': 'https', 'X-Forwarded-For': '203.0.113.9'})\n"
+        "print([c for c in r.headers.getlist('Set-Cookie') if c.startswith('session=')][0])\n"
+    )
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "ERP_URL": "http://127.0.0.1:9", "TRUSTED_PROXIES": "1"}
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Secure" in done.stdout and "HttpOnly" in done.stdout

@@ -98,17 +98,29 @@ def update_reference_choices(_):
 @callback(
     Output(ui.field_id("account_number"), "options"),
     Output(ui.field_id("price_list_code"), "options"),
+    Output(ui.field_id("account_number"), "value", allow_duplicate=True),
+    Output(ui.field_id("price_list_code"), "value", allow_duplicate=True),
     Input(ui.field_id("legal_entity_id"), "value"),
+    State(ui.field_id("account_number"), "value"),
+    State(ui.field_id("price_list_code"), "value"),
+    prevent_initial_call="initial_duplicate",
 )
-def update_account_choices(legal_entity_id):
+def update_account_choices(legal_entity_id, account_number, price_list_code):
+    """Accounts and price lists of the chosen company; a choice of another company is cleared."""
     principal = require_roles(WebRole.ADMINISTRATOR)
     company = str(legal_entity_id or "")
     with session_scope(current_sessions()) as session:
         accounts = contacts.account_choices(session, principal, company)
         price_lists = contacts.price_list_choices(session, company)
+
+    def kept(value, choices):
+        return no_update if not value or value in {v for v, _ in choices} else ""
+
     return (
         ui.select_options(accounts, ui.EMPTY_LABELS["account_number"]),
         ui.select_options(price_lists, ui.EMPTY_LABELS["price_list_code"]),
+        kept(account_number, accounts),
+        kept(price_list_code, price_lists),
     )
 
 

@@ -143,6 +143,19 @@ def test_admin_choices_follow_the_company(admin):
     numbers = [o["value"] for o in accounts["admin-contact-account-number"]["options"]]
     assert "DE-001" in numbers and "US-001" not in numbers
     assert [o["value"] for o in accounts["admin-contact-price-list-code"]["options"]] == ["", "EUR-STD"]
+    assert "value" not in accounts["admin-contact-account-number"]  # nothing chosen, nothing to clear
+
+    # moving a contact of US-001 to another company clears the account that no longer fits
+    moved = admin.ok(
+        "admin-contact-account-number.options",
+        {
+            "admin-contact-legal-entity-id.value": "DEMF",
+            "admin-contact-account-number.value": "US-001",
+            "admin-contact-price-list-code.value": "EUR-STD",
+        },
+    )
+    assert moved["admin-contact-account-number"]["value"] == ""
+    assert "value" not in moved["admin-contact-price-list-code"]  # a DEMF price list stays chosen
 
 
 def test_errors_appear_next_to_their_fields_and_nothing_typed_is_lost(portal, admin):

@@ -5,7 +5,7 @@ Pure: plain data in (dicts, lists of (value, label)), Dash components out. No da
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import dash_ag_grid as dag
@@ -69,8 +69,12 @@ def feedback_id(name: str) -> str:
     return field_id(name) + "-feedback"
 
 
-def when(moment: datetime | None, empty: str = "") -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else empty
+def when(moment: datetime | None, empty: str = "", zone: tzinfo = UTC) -> str:
+    """A stored (naive UTC) time in the reader's time zone, with the zone's abbreviation."""
+    if not moment:
+        return empty
+    local = moment.replace(tzinfo=UTC).astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def readiness_text(missing: list[str]) -> str:
@@ -81,7 +85,7 @@ def role_text(roles: list[str]) -> str:
     return ", ".join(ROLE_LABELS.get(role, role) for role in roles) or "None"
 
 
-def contact_rows(contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def contact_rows(contacts: list[dict[str, Any]], zone: tzinfo = UTC) -> list[dict[str, Any]]:
     """Rows for the contacts grid from `data.contacts.contacts_for_listing`."""
     return [
         {
@@ -93,7 +97,7 @@ def contact_rows(contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "roles": role_text(c["roles"]),
             "enabled": "Enabled" if c["enabled"] else "Disabled",
             "readiness": readiness_text(c["missing"]),
-            "last_sign_in": when(c["last_sign_in_at"], "Never"),
+            "last_sign_in": when(c["last_sign_in_at"], "Never", zone),
             "invitation": "Open" if c["invitation_open"] else "",
         }
         for c in contacts
@@ -221,19 +225,19 @@ def status_alert(message: str, color: str = "success") -> dbc.Alert:
     return dbc.Alert(message, color=color, className="py-2")
 
 
-def invitation_state(details: dict[str, Any] | None) -> str:
+def invitation_state(details: dict[str, Any] | None, zone: tzinfo = UTC) -> str:
     """The invitation line of the form for `data.contacts.contact_details` (None: a contact not saved)."""
     if details is None:
         return "Save the contact first, then invite it."
     if details["open_invitation_expires_at"]:
-        return f"An invitation is open until {when(details['open_invitation_expires_at'])}."
+        return f"An invitation is open until {when(details['open_invitation_expires_at'], zone=zone)}."
     if details["has_password"]:
         return "This person has signed up. A new invitation replaces their password when redeemed."
     return "Not invited yet, or the last invitation has ended."
 
 
 def invite_result(
-    link: str, expires_at: datetime, outbox_file: str | None, mail_error: str | None
+    link: str, expires_at: datetime, outbox_file: str | None, mail_error: str | None, zone: tzinfo = UTC
 ) -> dbc.Alert:
     """The invitation link, shown once, and where the e-mail went."""
     if mail_error:
@@ -244,7 +248,9 @@ def invite_result(
         note, color = "The e-mail was sent.", "success"
     return dbc.Alert(
         [
-            html.P(f"Invitation created. It works once, until {when(expires_at)}.", className="mb-2"),
+            html.P(
+                f"Invitation created. It works once, until {when(expires_at, zone=zone)}.", className="mb-2"
+            ),
             dbc.Label("Invitation link (shown only now)", html_for="admin-contact-invite-link"),
             dbc.Input(id="admin-contact-invite-link", value=link, readonly=True, className="mb-2"),
             html.P(note, className="mb-0 small"),
@@ -263,7 +269,7 @@ INVITATION_STATUS_LABELS = {
 }
 
 
-def invitations_table(invitations: list[dict[str, Any]], status: str = "") -> html.Div:
+def invitations_table(invitations: list[dict[str, Any]], status: str = "", zone: tzinfo = UTC) -> html.Div:
     """Invitations from `data.invitations.invitations_for_listing`, optionally only one status."""
     shown = [i for i in invitations if not status or i["status"] == status]
     if not shown:
@@ -278,9 +284,11 @@ def invitations_table(invitations: list[dict[str, Any]], status: str = "") -> ht
                     html.Td([i["name"], html.Br(), html.Small(i["email"], className="text-muted")]),
                     html.Td(role_text(i["roles"])),
                     html.Td(INVITATION_STATUS_LABELS.get(i["status"], i["status"])),
-                    html.Td(when(i["created_at"])),
-                    html.Td(when(i["revoked_at"]) if i["status"] == "revoked" else when(i["expires_at"])),
-                    html.Td(when(i["redeemed_at"])),
+                    html.Td(when(i["created_at"], zone=zone)),
+                    html.Td(
+                        when(i["revoked_at"] if i["status"] == "revoked" else i["expires_at"], zone=zone)
+                    ),
+                    html.Td(when(i["redeemed_at"], zone=zone)),
                 ]
             )
             for i in shown
@@ -289,7 +297,7 @@ def invitations_table(invitations: list[dict[str, Any]], status: str = "") -> ht
     return dbc.Table([header, body], striped=True, hover=True, responsive=True, size="sm")
 
 
-def outbox_list(messages: list[dict[str, Any]]) -> html.Div:
+def outbox_list(messages: list[dict[str, Any]], zone: tzinfo = UTC) -> html.Div:
     """The demo e-mail outbox, newest first, with each message's link."""
     if not messages:
         return html.P("The outbox is empty.", className="text-muted")
@@ -298,7 +306,10 @@ def outbox_list(messages: list[dict[str, Any]]) -> html.Div:
             dbc.ListGroupItem(
                 [
                     html.Div(
-                        [html.Strong(m["to"]), html.Small(f" · {when(m['date'])}", className="text-muted")]
+                        [
+                            html.Strong(m["to"]),
+                            html.Small(f" · {when(m['date'], zone=zone)}", className="text-muted"),
+                        ]
                     ),
                     html.Div(m["subject"], className="small"),
                     html.A(m["link"], href=m["link"], className="small text-break") if m["link"] else None,

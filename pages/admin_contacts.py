@@ -17,6 +17,7 @@ from data.db import current_sessions, session_scope
 from data.mailer import MailSettings, send_invitation
 from data.models import WebRole
 from pages._guard import require_roles
+from pages._shell import user_zone
 
 dash.register_page(
     __name__,
@@ -78,7 +79,7 @@ def update_contacts_grid(search, _changed):
     principal = require_roles(WebRole.ADMINISTRATOR)
     with session_scope(current_sessions()) as session:
         rows = contacts.contacts_for_listing(session, principal, search=str(search or ""))
-    return ui.contact_rows(rows)
+    return ui.contact_rows(rows, user_zone())
 
 
 @callback(
@@ -238,7 +239,12 @@ def update_invitation_controls(contact_id, _changed):
     except ContactError as exc:
         return str(exc), "Invite", True, True
     is_open = details["open_invitation_expires_at"] is not None
-    return ui.invitation_state(details), "Resend invitation" if is_open else "Invite", False, not is_open
+    return (
+        ui.invitation_state(details, user_zone()),
+        "Resend invitation" if is_open else "Invite",
+        False,
+        not is_open,
+    )
 
 
 @callback(
@@ -276,7 +282,7 @@ def invite_contact(_n, contact_id, roles):
     except (OSError, ValueError, smtplib.SMTPException) as exc:
         current_app.logger.warning("invitation e-mail to %s failed: %s", email, exc)
         mail_error = type(exc).__name__
-    return ui.invite_result(link, expires_at, outbox_file, mail_error), "", time.time()
+    return ui.invite_result(link, expires_at, outbox_file, mail_error, user_zone()), "", time.time()
 
 
 @callback(

@@ -13,6 +13,7 @@ from data.invitations import invitations_for_listing
 from data.mailer import MailSettings, list_outbox
 from data.models import WebRole
 from pages._guard import require_roles
+from pages._shell import user_zone
 
 dash.register_page(
     __name__,
@@ -79,11 +80,11 @@ def update_invitations_table(status):
     status = status if status in ui.INVITATION_STATUS_LABELS else ""
     with session_scope(current_sessions()) as session:
         invitations = invitations_for_listing(session, limit=500)
-    return ui.invitations_table(invitations, status)
+    return ui.invitations_table(invitations, status, user_zone())
 
 
 @callback(Output(INVITATIONS_OUTBOX, "children"), Input(INVITATIONS_OUTBOX, "id"))
 def update_invitations_outbox(_):
     require_roles(WebRole.ADMINISTRATOR)
     settings = MailSettings.from_env(os.environ, current_app.config["PORTAL_SETTINGS"].data_dir)
-    return ui.outbox_list(list_outbox(settings, limit=50))
+    return ui.outbox_list(list_outbox(settings, limit=50), user_zone())

@@ -90,3 +90,26 @@ def test_behind_a_trusted_proxy_cookies_are_marked_secure(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "Secure" in done.stdout and "HttpOnly" in done.stdout
+
+
+def test_times_are_shown_in_the_readers_time_zone(portal):
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from components.admin import when
+    from pages._shell import user_zone
+
+    winter_noon = datetime(2026, 1, 15, 12, 0)  # stored as naive UTC
+    for cookie, expected in [
+        ("tz=Europe/Berlin", ZoneInfo("Europe/Berlin")),
+        ("tz=America%2FNew_York", ZoneInfo("America/New_York")),
+        ("tz=../../etc/passwd", UTC),
+        ("tz=Not/AZone", UTC),
+        ("", UTC),
+    ]:
+        with portal.server.test_request_context(headers={"Cookie": cookie} if cookie else {}):
+            assert user_zone() == expected, cookie
+    assert when(winter_noon, zone=ZoneInfo("Europe/Berlin")) == "2026-01-15 13:00 CET"
+    assert when(winter_noon, zone=ZoneInfo("America/New_York")) == "2026-01-15 07:00 EST"
+    assert when(winter_noon) == "2026-01-15 12:00 UTC"
+    assert when(None, "Never") == "Never"

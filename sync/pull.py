@@ -98,6 +98,11 @@ class Lookups:
             lambda r: (r["dataAreaId"], r.get(field)),
         )
 
+    def account_by_id(self, account_id: int | None) -> CustomerAccount | None:
+        if "accounts_by_id" not in self._cache:
+            self._cache["accounts_by_id"] = {a.id: a for a in self.accounts().values()}
+        return self._cache["accounts_by_id"].get(account_id)
+
     def products(self) -> dict[tuple[str, str], int]:
         return self._load(
             "products",
@@ -218,10 +223,7 @@ def _contact(r: Record, lk: Lookups) -> dict[str, Any]:
 
 def _contact_defaults(values: dict[str, Any], lk: Lookups) -> dict[str, Any]:
     """Readiness fields a new contact takes from its customer account (an administrator may change them)."""
-    account = next(
-        (a for a in lk.accounts().values() if a.id == values["customer_account_id"]),
-        None,
-    )
+    account = lk.account_by_id(values["customer_account_id"])
     if account is None:
         return values
     return {
@@ -594,13 +596,3 @@ def _record_run(
 def needs_initial_sync(factory: sessionmaker[Session]) -> bool:
     with factory() as session:
         return session.scalar(select(SyncCursor.entity_set).limit(1)) is None
-
-
-def last_pull_finished_at(session: Session) -> datetime | None:
-    """When ERP data last arrived completely (the freshness shown to users)."""
-    return session.scalar(
-        select(SyncRun.finished_at)
-        .where(SyncRun.kind.in_(("initial", "pull")), SyncRun.status == "ok")
-        .order_by(SyncRun.finished_at.desc())
-        .limit(1)
-    )

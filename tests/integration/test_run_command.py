@@ -4,29 +4,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.ports import free_port
+from tests.ports import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
-
-
-def _wait_for(url: str, process: subprocess.Popen, timeout: float = 90) -> requests.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"python app.py exited with {process.returncode}")
-        try:
-            return requests.get(url, timeout=2)
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
 def test_python_app_py_serves_portal_and_erp(tmp_path):
@@ -46,7 +33,7 @@ def test_python_app_py_serves_portal_and_erp(tmp_path):
         [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        home = _wait_for(f"http://127.0.0.1:{port}/", process)
+        home = wait_until_serving(f"http://127.0.0.1:{port}/", process)
         assert home.status_code == 200 and "react-entry-point" in home.text
         orders = requests.get(
             f"http://127.0.0.1:{erp_port}/data/SalesOrderHeadersV2?$top=5", timeout=5

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import requests
 
 from tests.factories import PASSWORD, make_contact
 from tests.portal_client import PortalClient
-from tests.ports import free_port
+from tests.ports import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own, flushed by this test
@@ -46,15 +45,8 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/login", timeout=1)
-            return process, f"http://127.0.0.1:{port}"
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError("server did not start")
+    wait_until_serving(f"http://127.0.0.1:{port}/login", process, timeout=60)
+    return process, f"http://127.0.0.1:{port}"
 
 
 def _attempt(base: str, email: str) -> int:

@@ -25,6 +25,7 @@ import pages._shell  # noqa: F401 - registers the frame's callbacks
 from components.shell import footer, navbar
 from data.db import make_engine, make_session_factory, migrate
 from pages._auth import init_auth
+from pages._export import init_export
 from pages._guard import init_security
 
 log = logging.getLogger("portal")
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.extensions["portal.engine"] = engine
     server.extensions["portal.sessions"] = make_session_factory(engine)
     init_auth(server)
+    init_export(server)
     init_security(
         server,
         ratelimit_storage_uri=settings.ratelimit_storage_uri,

@@ -266,6 +266,13 @@ class SalesOrder(ErpRecordMixin, TimestampMixin, Base):
         UniqueConstraint("legal_entity_id", "sales_order_number"),
         # The orders grid: newest first, scoped by account, by placer, or by status (keyset on id).
         Index("ix_sales_orders_account_date", "customer_account_id", "order_date", "id"),
+        Index(
+            "ix_sales_orders_account_status_date",
+            "customer_account_id",
+            "processing_status",
+            "order_date",
+            "id",
+        ),
         Index("ix_sales_orders_placed_by_date", "placed_by_contact_id", "order_date", "id"),
         Index("ix_sales_orders_status_date", "processing_status", "order_date", "id"),
         Index("ix_sales_orders_date", "order_date", "id"),

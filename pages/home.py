@@ -88,8 +88,16 @@ def update_home_tiles(_):
         return []
     pages = sorted(dash.page_registry.values(), key=lambda p: p.get("order") or 0)
     tiles = [
-        {**page["tile"], "href": page["relative_path"]}
+        {**page["tile"], "title": _tile_title(page["tile"], principal), "href": page["relative_path"]}
         for page in pages
         if page.get("tile") and may_open(principal, page)
     ]
     return tile_cards(tiles)
+
+
+def _tile_title(tile: dict, principal) -> str:
+    """A tile may name itself per role ("My orders", "Company orders"): the first role that has one."""
+    for role, title in (tile.get("titles") or {}).items():
+        if principal.has_any([role]):
+            return title
+    return tile["title"]

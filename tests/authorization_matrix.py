@@ -16,10 +16,23 @@ SIGNED_IN_SCOPED = {
     "customer_representative": "scoped",
     "administrator": "allowed",
 }
+REPRESENTATIVE_OR_ADMIN = {
+    "anonymous": "denied",
+    "authorized_user": "denied",
+    "customer_representative": "scoped",
+    "administrator": "allowed",
+}
 ADMIN_ONLY = {
     "anonymous": "denied",
     "authorized_user": "denied",
     "customer_representative": "denied",
+    "administrator": "allowed",
+}
+
+SIGNED_IN_ONLY_SCOPED = {
+    "anonymous": "denied",
+    "authorized_user": "scoped",
+    "customer_representative": "scoped",
     "administrator": "allowed",
 }
 
@@ -29,6 +42,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "pages._shell.update_shell_nav": SIGNED_IN_SCOPED,
     "pages.home.update_home_notices": PUBLIC,
     "pages.home.update_home_tiles": SIGNED_IN_SCOPED,
+    "pages.account.update_account_summary": REPRESENTATIVE_OR_ADMIN,
+    "pages.account.update_account_matches": REPRESENTATIVE_OR_ADMIN,
     "pages.admin_contacts.update_contacts_grid": ADMIN_ONLY,
     "pages.admin_contacts.update_reference_choices": ADMIN_ONLY,
     "pages.admin_contacts.update_account_choices": ADMIN_ONLY,
@@ -40,4 +55,14 @@ MATRIX: dict[str, dict[str, str]] = {
     "pages.admin_contacts.revoke_open_invitation": ADMIN_ONLY,
     "pages.admin_invitations.update_invitations_table": ADMIN_ONLY,
     "pages.admin_invitations.update_invitations_outbox": ADMIN_ONLY,
+    # Orders: everyone signed in, each within their scope (own, the account's, all).
+    "pages.orders.update_orders_frame": SIGNED_IN_ONLY_SCOPED,
+    "pages.orders.update_orders_freshness": SIGNED_IN_ONLY_SCOPED,
+    "pages.orders.update_orders_query": SIGNED_IN_ONLY_SCOPED,
+    "pages.orders.update_orders_rows": SIGNED_IN_ONLY_SCOPED,
+    "pages.orders.update_status_chips": SIGNED_IN_ONLY_SCOPED,
+    "pages.orders.update_customer_options": SIGNED_IN_ONLY_SCOPED,
+    "pages.orders.update_placer_options": SIGNED_IN_ONLY_SCOPED,
+    "pages.orders.clear_orders_filters": SIGNED_IN_ONLY_SCOPED,
+    "pages.order_detail.update_order_detail": SIGNED_IN_ONLY_SCOPED,
 }

@@ -1,0 +1,456 @@
+"""Sales orders as each principal may see them: grid pages, status counts, one order, export rows.
+
+Every read starts from `order_criteria(principal)`; what the browser sends (sort, filters, ids, the
+keyset cursor) is parsed here into an `OrderQuery` and only ever narrows that scope.
+
+Paging is keyset (seek) paging: a page is "the next N rows after this (sort value, id)", so a page deep in
+the list costs what the first one does. The grid asks for row offsets; the page remembers, per offset, the
+key of the row before it (`Cursor`). Only an offset it has never seen (a jump) is resolved once by an
+index-only OFFSET query for that key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from data.access import Principal, order_criteria, visible_orders
+from data.models import (
+    Contact,
+    CustomerAccount,
+    OrderEvent,
+    ProcessingStatus,
+    SalesOrder,
+    SyncRun,
+    SyncState,
+)
+
+PAGE_SIZE = 100
+MAX_PAGE = 500
+MAX_TEXT = 100
+COUNT_CAP = 10_000  # status chips count up to this, then say "10,000+"
+
+Placer = aliased(Contact)
+Customer = aliased(CustomerAccount)
+
+# Grid column -> the column it sorts by (every column of the grid can be sorted).
+SORT_COLUMNS: dict[str, Any] = {
+    "order_number": SalesOrder.sales_order_number,
+    "sales_order_name": SalesOrder.sales_order_name,
+    "customer": SalesOrder.ordering_customer_account_number,
+    "customer_reference": SalesOrder.customer_requisition_number,
+    "order_date": SalesOrder.order_date,
+    "requested_receipt_date": SalesOrder.requested_receipt_date,
+    "confirmed_receipt_date": SalesOrder.confirmed_receipt_date,
+    "status": SalesOrder.processing_status,
+    "sync_state": SalesOrder.sync_state,
+    "total": SalesOrder.total_amount,
+    "currency": SalesOrder.currency_code,
+    "placed_by": Placer.last_name,
+    "delivery_address": SalesOrder.delivery_address_description,
+}
+NULLABLE_SORTS = frozenset({"order_number", "customer_reference", "confirmed_receipt_date", "placed_by"})
+DEFAULT_SORT = "order_date"
+STATUSES = tuple(ProcessingStatus)
+SYNC_STATES = tuple(SyncState)
+
+
+class QueryError(ValueError):
+    """A filter value that cannot be used, with the field it belongs to (shown next to that field)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """What the reader asked for: filters and sort. Built only through `parse_query`."""
+
+    statuses: tuple[str, ...] = ()
+    sync_states: tuple[str, ...] = ()
+    ordered_from: date | None = None
+    ordered_to: date | None = None
+    receipt_from: date | None = None
+    receipt_to: date | None = None
+    customer_account_id: int | None = None
+    placed_by_contact_id: int | None = None
+    text: str = ""
+    sort: str = DEFAULT_SORT
+    descending: bool = True
+
+    def signature(self) -> str:
+        """Identifies the ordered row set, so remembered cursors are dropped when it changes."""
+        return repr(replace(self))
+
+
+def _date(value: Any, name: str, errors: dict[str, str]) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        errors[name] = "Enter a date as YYYY-MM-DD."
+        return None
+
+
+def _id(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value))
+    except ValueError:
+        return -1  # an id that matches nothing, rather than an error: ids come from our own pickers
+    return number if 0 < number < 2**63 else -1
+
+
+def _choices(value: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    values = value if isinstance(value, list | tuple) else [value] if value else []
+    return tuple(v for v in allowed if v in {str(x) for x in values})
+
+
+def parse_query(raw: Mapping[str, Any], sort_model: Any = None) -> OrderQuery:
+    """Validate browser input into an OrderQuery; unusable dates raise QueryError naming the field.
+
+    `sort_model` is AG Grid's ([{"colId": ..., "sort": "asc" | "desc"}]); a `sort` key in `raw`
+    ("-order_date") is the same for export links.
+    """
+    errors: dict[str, str] = {}
+    sort, descending = DEFAULT_SORT, True
+    if isinstance(sort_model, list) and sort_model and isinstance(sort_model[0], dict):
+        column = sort_model[0].get("colId")
+        if column in SORT_COLUMNS:
+            sort, descending = column, sort_model[0].get("sort") != "asc"
+    elif isinstance(raw.get("sort"), str) and raw["sort"].lstrip("-") in SORT_COLUMNS:
+        sort, descending = raw["sort"].lstrip("-"), raw["sort"].startswith("-")
+    text = raw.get("text")
+    query = OrderQuery(
+        statuses=_choices(raw.get("status"), STATUSES),
+        sync_states=_choices(raw.get("sync"), SYNC_STATES),
+        ordered_from=_date(raw.get("ordered_from"), "ordered_from", errors),
+        ordered_to=_date(raw.get("ordered_to"), "ordered_to", errors),
+        receipt_from=_date(raw.get("receipt_from"), "receipt_from", errors),
+        receipt_to=_date(raw.get("receipt_to"), "receipt_to", errors),
+        customer_account_id=_id(raw.get("customer")),
+        placed_by_contact_id=_id(raw.get("placed_by")),
+        text=" ".join(text.split())[:MAX_TEXT] if isinstance(text, str) else "",
+        sort=sort,
+        descending=descending,
+    )
+    for start, end, name in (
+        (query.ordered_from, query.ordered_to, "ordered_to"),
+        (query.receipt_from, query.receipt_to, "receipt_to"),
+    ):
+        if start and end and end < start:
+            errors[name] = "The end date is before the start date."
+    if errors:
+        raise QueryError(errors)
+    return query
+
+
+def as_params(query: OrderQuery) -> dict[str, Any]:
+    """The query as URL parameters (for the export links); `parse_query` reads them back."""
+    params: dict[str, Any] = {
+        "status": list(query.statuses),
+        "sync": list(query.sync_states),
+        "ordered_from": query.ordered_from,
+        "ordered_to": query.ordered_to,
+        "receipt_from": query.receipt_from,
+        "receipt_to": query.receipt_to,
+        "customer": query.customer_account_id,
+        "placed_by": query.placed_by_contact_id,
+        "text": query.text,
+        "sort": ("-" if query.descending else "") + query.sort,
+    }
+    return {
+        k: v.isoformat() if isinstance(v, date) else v for k, v in params.items() if v not in (None, "", [])
+    }
+
+
+def _filters(
+    principal: Principal, query: OrderQuery, *, with_status: bool = True
+) -> list[ColumnElement[bool]]:
+    """The scope first, then each filter the reader set (filters only narrow the scope)."""
+    criteria: list[ColumnElement[bool]] = [order_criteria(principal)]
+    if with_status and query.statuses:
+        criteria.append(SalesOrder.processing_status.in_(query.statuses))
+    if query.sync_states:
+        criteria.append(SalesOrder.sync_state.in_(query.sync_states))
+    if query.ordered_from:
+        criteria.append(SalesOrder.order_date >= datetime.combine(query.ordered_from, time()))
+    if query.ordered_to:
+        criteria.append(
+            SalesOrder.order_date < datetime.combine(query.ordered_to + timedelta(days=1), time())
+        )
+    if query.receipt_from:
+        criteria.append(SalesOrder.requested_receipt_date >= query.receipt_from)
+    if query.receipt_to:
+        criteria.append(SalesOrder.requested_receipt_date <= query.receipt_to)
+    if query.customer_account_id is not None:
+        # Only administrators choose a customer; for everyone else the scope already fixes it.
+        criteria.append(SalesOrder.customer_account_id == query.customer_account_id)
+    if query.placed_by_contact_id is not None:
+        allowed = principal.is_admin or principal.is_representative
+        criteria.append(SalesOrder.placed_by_contact_id == query.placed_by_contact_id if allowed else false())
+    if query.text:
+        criteria.append(
+            or_(
+                SalesOrder.sales_order_number.icontains(query.text, autoescape=True),
+                SalesOrder.portal_order_id.icontains(query.text, autoescape=True),
+                SalesOrder.sales_order_name.icontains(query.text, autoescape=True),
+                SalesOrder.customer_requisition_number.icontains(query.text, autoescape=True),
+            )
+        )
+    return criteria
+
+
+# --- keyset paging ---------------------------------------------------------------------------------
+
+
+def _nulls_sort_low(session: Session) -> bool:
+    """Where the database puts NULLs in an ascending index: first on SQLite, last on PostgreSQL."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _sort_column(query: OrderQuery) -> Any:
+    return SORT_COLUMNS[query.sort]
+
+
+def _seek(column: Any, query: OrderQuery, key: tuple[Any, int], nulls_low: bool) -> ColumnElement[bool]:
+    """Rows strictly after `key` = (sort value, id) in the query's order, NULL sort values included."""
+    value, last_id = key
+    after_id = SalesOrder.id < last_id if query.descending else SalesOrder.id > last_id
+    nullable = query.sort in NULLABLE_SORTS
+    nulls_first = nulls_low != query.descending  # in the order the rows are read
+    if value is None:
+        return or_(and_(column.is_(None), after_id), column.is_not(None) if nulls_first else false())
+    beyond = column < value if query.descending else column > value
+    step = (column <= value if query.descending else column >= value) & (beyond | after_id)
+    return or_(step, column.is_(None)) if nullable and not nulls_first else step
+
+
+def _ordering(query: OrderQuery) -> tuple[Any, Any]:
+    column = _sort_column(query)
+    if query.descending:
+        return column.desc(), SalesOrder.id.desc()
+    return column.asc(), SalesOrder.id.asc()
+
+
+def _page_statement(principal: Principal, query: OrderQuery) -> Select[Any]:
+    columns: list[Any] = [
+        SalesOrder.id,
+        SalesOrder.sales_order_number,
+        SalesOrder.portal_order_id,
+        SalesOrder.sales_order_name,
+        SalesOrder.ordering_customer_account_number,
+        SalesOrder.customer_requisition_number,
+        SalesOrder.order_date,
+        SalesOrder.requested_receipt_date,
+        SalesOrder.confirmed_receipt_date,
+        SalesOrder.processing_status,
+        SalesOrder.sync_state,
+        SalesOrder.total_amount,
+        SalesOrder.currency_code,
+        SalesOrder.delivery_address_description,
+        SalesOrder.origin_code,
+    ]
+    stmt = select(*columns)
+    if principal.is_admin or principal.is_representative or query.sort == "placed_by":
+        stmt = stmt.add_columns(Placer.first_name, Placer.last_name, Placer.email).outerjoin(
+            Placer, Placer.id == SalesOrder.placed_by_contact_id
+        )
+    if principal.is_admin:
+        stmt = stmt.add_columns(Customer.name).join(Customer, Customer.id == SalesOrder.customer_account_id)
+    return stmt.where(*_filters(principal, query))
+
+
+def _key_of(row: Mapping[str, Any], query: OrderQuery) -> list[Any]:
+    value = row["last_name"] if query.sort == "placed_by" else row[SORT_COLUMNS[query.sort].key]
+    return [_jsonable(value), row["id"]]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _parse_key(raw: Any, query: OrderQuery) -> tuple[Any, int] | None:
+    """A cursor from the browser, checked and typed like the sort column (garbage gives no cursor)."""
+    if not (isinstance(raw, list | tuple) and len(raw) == 2 and isinstance(raw[1], int)):
+        return None
+    value, last_id = raw
+    if value is None:
+        return None, last_id
+    python_type = SORT_COLUMNS[query.sort].type.python_type
+    try:
+        if python_type is datetime:
+            return datetime.fromisoformat(str(value)), last_id
+        if python_type is date:
+            return date.fromisoformat(str(value)), last_id
+        if python_type is Decimal:
+            return Decimal(str(value)), last_id
+        return str(value)[: MAX_TEXT * 3], last_id
+    except (ValueError, InvalidOperation):
+        return None
+
+
+@dataclass
+class Page:
+    rows: list[dict[str, Any]]
+    last_row: int | None  # the total row count once the end is reached, else None ("more to come")
+    cursors: dict[str, list[Any]] = field(default_factory=dict)  # start row -> key of the row before it
+
+
+def _key_at(session: Session, principal: Principal, query: OrderQuery, offset: int) -> tuple[Any, int] | None:
+    """The key of the row just before `offset`: one index-only OFFSET query, only for jumps."""
+    column = _sort_column(query)
+    stmt = select(column, SalesOrder.id).where(*_filters(principal, query))
+    if query.sort == "placed_by":
+        stmt = stmt.outerjoin(Placer, Placer.id == SalesOrder.placed_by_contact_id)
+    row = session.execute(stmt.order_by(*_ordering(query)).offset(offset - 1).limit(1)).first()
+    return None if row is None else _parse_key([_jsonable(row[0]), row[1]], query)
+
+
+def fetch_page(
+    session: Session,
+    principal: Principal,
+    query: OrderQuery,
+    start: int = 0,
+    size: int = PAGE_SIZE,
+    cursors: Mapping[str, Any] | None = None,
+) -> Page:
+    """Rows start..start+size of the query's order, read by keyset from the remembered cursor."""
+    start, size = max(0, int(start)), max(1, min(int(size), MAX_PAGE))
+    stmt = _page_statement(principal, query)
+    key = None
+    if start > 0:
+        key = _parse_key((cursors or {}).get(str(start)), query) or _key_at(session, principal, query, start)
+        if key is None:
+            return Page([], start)
+        stmt = stmt.where(_seek(_sort_column(query), query, key, _nulls_sort_low(session)))
+    result = session.execute(stmt.order_by(*_ordering(query)).limit(size + 1)).mappings().all()
+    rows = [dict(r) for r in result[:size]]
+    last_row = start + len(rows) if len(result) <= size else None
+    page = Page(rows, last_row)
+    if rows and last_row is None:
+        page.cursors[str(start + len(rows))] = _key_of(rows[-1], query)
+    return page
+
+
+def iter_rows(session: Session, principal: Principal, query: OrderQuery, batch: int = 1000) -> Iterator[dict]:
+    """Every row of the query in order, in keyset batches (for exports of any size)."""
+    start, cursors = 0, dict[str, Any]()
+    while True:
+        page = fetch_page(session, principal, query, start, min(batch, MAX_PAGE), cursors)
+        yield from page.rows
+        if page.last_row is not None or not page.rows:
+            return
+        start += len(page.rows)
+        cursors = page.cursors
+
+
+def status_counts(session: Session, principal: Principal, query: OrderQuery) -> dict[str, int]:
+    """Orders per status under the other filters, each counted up to COUNT_CAP + 1 (no full count)."""
+    criteria = _filters(principal, query, with_status=False)
+    counts: dict[str, int] = {}
+    for status in STATUSES:
+        capped = (
+            select(SalesOrder.id)
+            .where(*criteria, SalesOrder.processing_status == status)
+            .limit(COUNT_CAP + 1)
+        )
+        counts[status] = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+    return counts
+
+
+# --- one order -------------------------------------------------------------------------------------
+
+
+def get_order(session: Session, principal: Principal, order_id: Any) -> SalesOrder | None:
+    """One order with its lines and timeline, or None when it is missing or outside the scope."""
+    number = _id(order_id)
+    if number is None or number < 0:
+        return None
+    stmt = visible_orders(principal).where(SalesOrder.id == number)
+    return session.scalars(
+        stmt.options(selectinload(SalesOrder.lines), selectinload(SalesOrder.events))
+    ).first()
+
+
+def placed_by(session: Session, order: SalesOrder) -> Contact | None:
+    return session.get(Contact, order.placed_by_contact_id) if order.placed_by_contact_id else None
+
+
+def timeline(order: SalesOrder) -> list[OrderEvent]:
+    return sorted(order.events, key=lambda e: (e.occurred_at, e.id))
+
+
+# --- filter choices and freshness ------------------------------------------------------------------
+
+
+def placer_choices(session: Session, principal: Principal, account_id: int | None) -> list[tuple[int, str]]:
+    """Contacts the "Placed by" filter offers: the representative's account, or the chosen customer's."""
+    if principal.is_representative and not principal.is_admin:
+        account_id = principal.customer_account_id
+    if not (principal.is_admin or principal.is_representative) or account_id is None:
+        return []
+    stmt = (
+        select(Contact.id, Contact.first_name, Contact.last_name, Contact.email)
+        .where(Contact.customer_account_id == account_id)
+        .order_by(Contact.last_name, Contact.first_name, Contact.id)
+        .limit(500)
+    )
+    return [(r.id, f"{r.first_name} {r.last_name}".strip() or r.email) for r in session.execute(stmt)]
+
+
+def customer_choices(
+    session: Session, principal: Principal, search: str, chosen: Any = None, limit: int = 20
+) -> list[tuple[int, str]]:
+    """Customer accounts matching `search` (number or name) for the administrator's customer filter,
+    the `chosen` one first so the field keeps showing it."""
+    if not principal.is_admin:
+        return []
+    text = " ".join(str(search or "").split())[:MAX_TEXT]
+    stmt = select(CustomerAccount.id, CustomerAccount.account_number, CustomerAccount.name)
+    found: list[Any] = []
+    chosen_id = _id(chosen) if isinstance(chosen, int | str) else None
+    if chosen_id:
+        found = list(session.execute(stmt.where(CustomerAccount.id == chosen_id)))
+    if text:
+        stmt = stmt.where(
+            or_(
+                CustomerAccount.account_number.icontains(text, autoescape=True),
+                CustomerAccount.name.icontains(text, autoescape=True),
+            )
+        )
+    found += session.execute(stmt.order_by(CustomerAccount.account_number).limit(limit))
+    unique = {r.id: f"{r.account_number} · {r.name}" for r in found}  # dicts keep the first position
+    return list(unique.items())
+
+
+def erp_data_as_of(session: Session) -> datetime | None:
+    """When the ERP was last read successfully: the end of the newest successful pull (UTC)."""
+    stmt = (
+        select(SyncRun.finished_at)
+        .where(SyncRun.kind.in_(("pull", "initial")), SyncRun.status == "ok")
+        .order_by(SyncRun.started_at.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def any_orders(session: Session, principal: Principal) -> bool:
+    """Whether the principal can see any order at all (for the empty state)."""
+    return (
+        session.scalar(select(true()).where(order_criteria(principal)).select_from(SalesOrder).limit(1))
+        or False
+    )

@@ -212,6 +212,7 @@ def layout(**_):
                         "infiniteInitialRowCount": 1,
                         "tooltipShowDelay": 300,
                         "ensureDomOrder": True,
+                        "suppressColumnVirtualisation": True,  # 13 columns: all in the DOM, for readers
                         "localeText": {"noRowsToShow": "No orders to show."},
                     },
                     style={"height": "62vh"},

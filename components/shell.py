@@ -35,7 +35,10 @@ def navbar() -> dbc.Navbar:
             [
                 dbc.NavbarBrand(f"{COMPANY.name} · Customer portal", href="/"),
                 html.Nav(
-                    id=SHELL_NAV, className="ms-auto d-flex align-items-center", **{"aria-label": "Main"}
+                    # wraps onto a second line rather than pushing "Sign out" off a narrow window
+                    id=SHELL_NAV,
+                    className="ms-auto d-flex flex-wrap align-items-center justify-content-end",
+                    **{"aria-label": "Main"},
                 ),
             ]
         ),
@@ -50,7 +53,10 @@ def navbar() -> dbc.Navbar:
 def nav_items(links: list[tuple[str, str]], user: NavUser | None) -> list:
     """One link per (label, path), then sign-in or the signed-in user with a sign-out button."""
     items: list = [
-        dbc.Nav([dbc.NavItem(dbc.NavLink(label, href=path, active="exact")) for label, path in links])
+        dbc.Nav(
+            [dbc.NavItem(dbc.NavLink(label, href=path, active="exact")) for label, path in links],
+            className="flex-wrap",
+        )
     ]
     if user is None:
         items.append(

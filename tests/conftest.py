@@ -119,11 +119,7 @@ def portal(tmp_path_factory, shared_erp):
     from sync.worker import prepare_store
 
     data_dir = tmp_path_factory.mktemp("portal")
-    # Many tests sign the same demo people in: throttling has its own tests with its own limits.
-    limits = {"LOGIN_LIMIT_ACCOUNT": "1000 per minute", "LOGIN_LIMIT_ADDRESS": "1000 per minute"}
-    settings = Settings.from_env(
-        {"DATA_DIR": str(data_dir), "ERP_URL": shared_erp.url, "SCHEDULER": "off", **limits}
-    )
+    settings = Settings.from_env({"DATA_DIR": str(data_dir), "ERP_URL": shared_erp.url, "SCHEDULER": "off"})
     dash_app = create_app(settings)
     prepare_store(dash_app.server.extensions["portal.sessions"], HttpErpClient(shared_erp.url), settings)
     return dash_app

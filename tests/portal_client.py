@@ -71,3 +71,19 @@ class PortalClient:
 
     def dependencies(self) -> list[dict]:
         return self.http.get("/_dash-dependencies").get_json()
+
+
+_signed_in: dict[tuple[int, str], PortalClient] = {}
+
+
+def signed_in(dash_app, email: str) -> PortalClient:
+    """A client signed in as a demo person, shared by the tests of a session: signing the same person in
+    for every test would trip the per-account throttle (which has its own tests). Tests that sign out,
+    or change a person, use their own contacts (tests/factories.py)."""
+    key = (id(dash_app), email)
+    if key not in _signed_in:
+        client = PortalClient(dash_app)
+        response = client.login(email)
+        assert response.status_code == 302, (email, response.status_code)
+        _signed_in[key] = client
+    return _signed_in[key]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from data.access import principal_for, visible_orders
 from data.models import Contact, CustomerAccount, Invitation, SalesOrder
 from tests.authorization_matrix import MATRIX, ROLES
-from tests.portal_client import PortalClient
+from tests.portal_client import PortalClient, signed_in
 
 SIGN_INS = {
     "authorized_user": "user1a@portal.demo",
@@ -55,10 +55,7 @@ def _request(client: PortalClient, dep: dict, value=None, search: str = ""):
 
 
 def _client(portal, role: str) -> PortalClient:
-    client = PortalClient(portal)
-    if role != "anonymous":
-        assert client.login(SIGN_INS[role]).status_code == 302
-    return client
+    return PortalClient(portal) if role == "anonymous" else signed_in(portal, SIGN_INS[role])
 
 
 def test_matrix_covers_every_callback(portal):
@@ -116,8 +113,7 @@ def _visible_numbers(portal, email: str) -> set[str]:
     ],
 )
 def test_crafted_requests_never_return_another_tenants_data(portal, signer, foreign, whole_account):
-    client = PortalClient(portal)
-    assert client.login(signer).status_code == 302
+    client = signed_in(portal, signer)
     other = _foreign(portal, foreign, whole_account)
     # order numbers are unique per legal entity only: the signer's own SO-0000124 in another company is not
     # the other tenant's

@@ -12,14 +12,11 @@ from sqlalchemy import select
 
 from data.models import Contact, CustomerAccount, SalesOrder
 from tests.integration.test_authorization import SIGN_INS, _callbacks, _request
-from tests.portal_client import PortalClient
+from tests.portal_client import PortalClient, signed_in
 
 
 def _client(portal, email: str | None) -> PortalClient:
-    client = PortalClient(portal)
-    if email:
-        assert client.login(email).status_code == 302
-    return client
+    return signed_in(portal, email) if email else PortalClient(portal)
 
 
 def _scope_numbers(portal, email: str) -> set[tuple[str, str]]:

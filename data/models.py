@@ -276,6 +276,11 @@ class SalesOrder(ErpRecordMixin, TimestampMixin, Base):
         Index("ix_sales_orders_placed_by_date", "placed_by_contact_id", "order_date", "id"),
         Index("ix_sales_orders_status_date", "processing_status", "order_date", "id"),
         Index("ix_sales_orders_date", "order_date", "id"),
+        # Sorting all orders, or an account's, by receipt date or total without sorting them all.
+        Index("ix_sales_orders_requested", "requested_receipt_date", "id"),
+        Index("ix_sales_orders_total", "total_amount", "id"),
+        Index("ix_sales_orders_account_requested", "customer_account_id", "requested_receipt_date", "id"),
+        Index("ix_sales_orders_account_total", "customer_account_id", "total_amount", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

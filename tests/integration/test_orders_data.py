@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -347,11 +348,22 @@ def test_page_load_queries_use_indexes(seeded):
         is_sqlite = session.get_bind().dialect.name == "sqlite"
         if not is_sqlite:
             session.execute(text("SET enable_seqscan = off"))  # tiny tables: ask what the planner can use
-        for role in ("admin", "rep", "user_a"):
+        sorts = [
+            OrderQuery(),
+            OrderQuery(sort="total"),
+            OrderQuery(sort="requested_receipt_date", descending=False),
+        ]
+        for role, query in itertools.product(("admin", "rep", "user_a"), sorts):
             principal = who[role]
-            query = OrderQuery()
+            if role == "user_a" and query.sort != "order_date":
+                continue  # a user's own orders are few: sorting them is cheap and needs no index
             first = _page_statement(principal, query).order_by(*_ordering(query)).limit(101)
-            nxt = first.where(_seek(SORT_COLUMNS["order_date"], query, (datetime(2026, 1, 5), 10), is_sqlite))
+            key = {
+                "order_date": datetime(2026, 1, 5),
+                "total": Decimal(50),
+                "requested_receipt_date": date(2026, 3, 1),
+            }
+            nxt = first.where(_seek(SORT_COLUMNS[query.sort], query, (key[query.sort], 10), is_sqlite))
             chip = (
                 select(SalesOrder.id)
                 .where(

@@ -30,7 +30,11 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # psycopg prepares a statement on the server after 5 runs, and PostgreSQL may then plan it once for
+    # any parameters: one plan for a person with 30 orders and an account with 37,000 (measured: 85 ms
+    # instead of 5 for a page of one user's orders by total). Plan each query for its own values.
+    connect_args = {"prepare_threshold": None} if url.startswith("postgresql+psycopg") else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -281,6 +281,8 @@ class SalesOrder(ErpRecordMixin, TimestampMixin, Base):
         Index("ix_sales_orders_total", "total_amount", "id"),
         Index("ix_sales_orders_account_requested", "customer_account_id", "requested_receipt_date", "id"),
         Index("ix_sales_orders_account_total", "customer_account_id", "total_amount", "id"),
+        Index("ix_sales_orders_placed_by_requested", "placed_by_contact_id", "requested_receipt_date", "id"),
+        Index("ix_sales_orders_placed_by_total", "placed_by_contact_id", "total_amount", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,3 +9,10 @@ dagfuncs.day = function (value) {
 dagfuncs.moment = function (value) {
   return value ? window.portalFormat.moment(value) : "";
 };
+// Keyboard: Enter on any cell of an order's row opens that order (the grid keeps focus inside cells,
+// so the link in the first cell alone would need a mouse).
+dagfuncs.openOrderOnEnter = function (params) {
+  if (params.event && params.event.key === "Enter" && params.data) {
+    window.location.assign("/orders/" + encodeURIComponent(params.data.id));
+  }
+};

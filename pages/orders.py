@@ -216,6 +216,7 @@ def layout(**_):
                         "localeText": {"noRowsToShow": "No orders to show."},
                     },
                     style={"height": "62vh"},
+                    eventListeners={"cellKeyDown": ["openOrderOnEnter(params)"]},
                 ),
                 **{"aria-label": ui.GRID_LABEL},
             ),

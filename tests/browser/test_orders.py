@@ -2,6 +2,7 @@
 sorts, filters by a status chip, opens an order and shows its timeline; stored markup stays text."""
 
 import pytest
+from selenium.webdriver.common.keys import Keys
 from sqlalchemy import select
 
 from data.models import Contact, SalesOrder
@@ -48,7 +49,7 @@ def test_ordr001_representative_sorts_filters_and_opens_an_order(dash_duo, porta
     dash_duo.wait_for_element(f"{ROWS} [col-id=order_number] a", timeout=15)
     assert "Placed by" in dash_duo.find_element("#orders-grid .ag-header").text
     # newest first by default; the markup payload is shown as text
-    assert '<img src=x onerror="window.__xss=1">Payload' in _cells(dash_duo, "sales_order_name")
+    dash_duo.wait_for_contains_text("#orders-grid", 'onerror="window.__xss=1">Payload', timeout=10)
     # sort by total, ascending, on the server
     dash_duo.find_element("#orders-grid .ag-header-cell[col-id=total] .ag-header-cell-label").click()
     dash_duo.wait_for_element("#orders-grid .ag-header-cell[col-id=total][aria-sort=ascending]", timeout=10)
@@ -71,6 +72,12 @@ def test_ordr001_representative_sorts_filters_and_opens_an_order(dash_duo, porta
     assert "/export/orders.csv?status=Invoiced" in dash_duo.find_element("#orders-export-csv").get_attribute(
         "href"
     )
+    # keyboard: Enter on a focused cell opens that row's order
+    first = dash_duo.find_element(f"{ROWS}[row-index='0'] [col-id=status]")
+    first.click()
+    first.send_keys(Keys.ENTER)
+    dash_duo.wait_for_element("#order-detail h1", timeout=15)
+    assert "/orders/" in dash_duo.driver.current_url
     # open an order: header, lines and timeline
     dash_duo.driver.get(f"{dash_duo.server_url}/orders/{order_id}")
     dash_duo.wait_for_text_to_equal("#order-detail h1", f"Order {number}", timeout=15)

@@ -12,7 +12,7 @@ index-only OFFSET query for that key.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -87,7 +87,7 @@ class OrderQuery:
 
     def signature(self) -> str:
         """Identifies the ordered row set, so remembered cursors are dropped when it changes."""
-        return repr(replace(self))
+        return repr(self)
 
 
 def _date(value: Any, name: str, errors: dict[str, str]) -> date | None:

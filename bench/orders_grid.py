@@ -86,13 +86,21 @@ def _principals(session) -> dict[str, tuple[Contact, Principal]]:
     }
 
 
-def _raw_sql(session, principal: Principal, query: OrderQuery, key: Any) -> str:
+def _raw_sql(session, principal: Principal, query: OrderQuery, key: Any) -> tuple[str, Any]:
+    """The page's SELECT as SQL text and DB-API parameters (bound, as the app sends them)."""
     stmt = _page_statement(principal, query)
     if key is not None:
         nulls_low = session.get_bind().dialect.name == "sqlite"
         stmt = stmt.where(_seek(_sort_column(query), query, key, nulls_low))
     stmt = stmt.order_by(*_ordering(query)).limit(101)
-    return str(stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+    dialect = session.get_bind().dialect
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    processors = compiled._bind_processors
+    params = {k: processors[k](v) if k in processors else v for k, v in params.items()}
+    if dialect.paramstyle == "qmark":
+        return str(compiled), tuple(params[name] for name in compiled.positiontup)
+    return str(compiled), params
 
 
 def _sort_column(query: OrderQuery):
@@ -214,12 +222,12 @@ def main() -> int:
             query = parse_query(params, sort)
             with factory() as session:
                 key = _key_at(session, principal, query, start) if start else None
-                sql = _raw_sql(session, principal, query, key)
+                sql, parameters = _raw_sql(session, principal, query, key)
             cursors = {str(start): _jsonable_key(key)} if key else {}
 
-            def floor(sql: str = sql) -> None:
+            def floor(sql: str = sql, parameters=parameters) -> None:
                 cursor = raw.cursor()
-                cursor.execute(sql)
+                cursor.execute(sql, parameters)
                 cursor.fetchall()
                 cursor.close()
 

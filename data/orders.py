@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from data.access import Principal, order_criteria, visible_orders
@@ -173,41 +173,85 @@ def as_params(query: OrderQuery) -> dict[str, Any]:
     }
 
 
+def _like(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with LIKE's own characters escaped (escape char "/")."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _filter_values(query: OrderQuery) -> dict[str, Any]:
+    """The values of the query's filters, by the names of their bind parameters."""
+    return {
+        "statuses": list(query.statuses),
+        "sync_states": list(query.sync_states),
+        "ordered_from": datetime.combine(query.ordered_from, time()) if query.ordered_from else None,
+        "ordered_to": datetime.combine(query.ordered_to + timedelta(days=1), time())
+        if query.ordered_to
+        else None,
+        "receipt_from": query.receipt_from,
+        "receipt_to": query.receipt_to,
+        "customer": query.customer_account_id,
+        "placed_by": query.placed_by_contact_id,
+        "text": _like(query.text.lower()) if query.text else None,
+    }
+
+
 def _filters(
     principal: Principal, query: OrderQuery, *, with_status: bool = True
 ) -> list[ColumnElement[bool]]:
-    """The scope first, then each filter the reader set (filters only narrow the scope)."""
+    """The scope first, then each filter the reader set (filters only narrow the scope).
+
+    Filter values are named bind parameters, so a page's statement can be reused with other values.
+    """
+    values = _filter_values(query)
+
+    def bound(name: str, **kw: Any) -> Any:
+        return bindparam(name, values[name], **kw)
+
     criteria: list[ColumnElement[bool]] = [order_criteria(principal)]
     if with_status and query.statuses:
-        criteria.append(SalesOrder.processing_status.in_(query.statuses))
+        criteria.append(SalesOrder.processing_status.in_(bound("statuses", expanding=True)))
     if query.sync_states:
-        criteria.append(SalesOrder.sync_state.in_(query.sync_states))
+        criteria.append(SalesOrder.sync_state.in_(bound("sync_states", expanding=True)))
     if query.ordered_from:
-        criteria.append(SalesOrder.order_date >= datetime.combine(query.ordered_from, time()))
+        criteria.append(SalesOrder.order_date >= bound("ordered_from"))
     if query.ordered_to:
-        criteria.append(
-            SalesOrder.order_date < datetime.combine(query.ordered_to + timedelta(days=1), time())
-        )
+        criteria.append(SalesOrder.order_date < bound("ordered_to"))
     if query.receipt_from:
-        criteria.append(SalesOrder.requested_receipt_date >= query.receipt_from)
+        criteria.append(SalesOrder.requested_receipt_date >= bound("receipt_from"))
     if query.receipt_to:
-        criteria.append(SalesOrder.requested_receipt_date <= query.receipt_to)
+        criteria.append(SalesOrder.requested_receipt_date <= bound("receipt_to"))
     if query.customer_account_id is not None:
         # Only administrators choose a customer; for everyone else the scope already fixes it.
-        criteria.append(SalesOrder.customer_account_id == query.customer_account_id)
+        criteria.append(SalesOrder.customer_account_id == bound("customer"))
     if query.placed_by_contact_id is not None:
         allowed = principal.is_admin or principal.is_representative
-        criteria.append(SalesOrder.placed_by_contact_id == query.placed_by_contact_id if allowed else false())
+        criteria.append(SalesOrder.placed_by_contact_id == bound("placed_by") if allowed else false())
     if query.text:
+        pattern = bound("text")
         criteria.append(
             or_(
-                SalesOrder.sales_order_number.icontains(query.text, autoescape=True),
-                SalesOrder.portal_order_id.icontains(query.text, autoescape=True),
-                SalesOrder.sales_order_name.icontains(query.text, autoescape=True),
-                SalesOrder.customer_requisition_number.icontains(query.text, autoescape=True),
+                *(
+                    func.lower(column).like(pattern, escape="/")
+                    for column in (
+                        SalesOrder.sales_order_number,
+                        SalesOrder.portal_order_id,
+                        SalesOrder.sales_order_name,
+                        SalesOrder.customer_requisition_number,
+                    )
+                )
             )
         )
     return criteria
+
+
+def _shape(query: OrderQuery) -> tuple[Any, ...]:
+    """What decides a page statement's form (not its values): which filters are set, and the sort."""
+    values = _filter_values(query)
+    return (
+        *(values[name] is not None and values[name] != [] for name in values),
+        query.sort,
+        query.descending,
+    )
 
 
 # --- keyset paging ---------------------------------------------------------------------------------
@@ -225,13 +269,15 @@ def _sort_column(query: OrderQuery) -> Any:
 def _seek(column: Any, query: OrderQuery, key: tuple[Any, int], nulls_low: bool) -> ColumnElement[bool]:
     """Rows strictly after `key` = (sort value, id) in the query's order, NULL sort values included."""
     value, last_id = key
-    after_id = SalesOrder.id < last_id if query.descending else SalesOrder.id > last_id
+    after: Any = bindparam("after_id", last_id)
+    after_id = SalesOrder.id < after if query.descending else SalesOrder.id > after
     nullable = query.sort in NULLABLE_SORTS
     nulls_first = nulls_low != query.descending  # in the order the rows are read
     if value is None:
         return or_(and_(column.is_(None), after_id), column.is_not(None) if nulls_first else false())
-    beyond = column < value if query.descending else column > value
-    step = (column <= value if query.descending else column >= value) & (beyond | after_id)
+    bound = bindparam("after_value", value, type_=column.type)
+    beyond = column < bound if query.descending else column > bound
+    step = (column <= bound if query.descending else column >= bound) & (beyond | after_id)
     return or_(step, column.is_(None)) if nullable and not nulls_first else step
 
 
@@ -324,6 +370,34 @@ def _key_at(session: Session, principal: Principal, query: OrderQuery, offset: i
     return None if row is None else _parse_key([_jsonable(row[0]), row[1]], query)
 
 
+_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_MAX_STATEMENTS = 1000
+
+
+def _page_select(
+    principal: Principal, query: OrderQuery, key: tuple[Any, int] | None, nulls_low: bool, size: int
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The page's SELECT and its parameter values. SELECTs are kept per principal and query shape:
+    building one and computing SQLAlchemy's cache key for it costs three times running it."""
+    cursor_shape = None if key is None else key[0] is None
+    shape = (principal, _shape(query), cursor_shape, nulls_low, size)
+    values = {k: v for k, v in _filter_values(query).items() if v is not None and v != []}
+    if key is not None:
+        values["after_id"] = key[1]
+        if key[0] is not None:
+            values["after_value"] = key[0]
+    stmt = _STATEMENTS.get(shape)
+    if stmt is None:
+        stmt = _page_statement(principal, query)
+        if key is not None:
+            stmt = stmt.where(_seek(_sort_column(query), query, key, nulls_low))
+        stmt = stmt.order_by(*_ordering(query)).limit(size + 1)
+        if len(_STATEMENTS) >= _MAX_STATEMENTS:
+            _STATEMENTS.clear()
+        _STATEMENTS[shape] = stmt
+    return stmt, values
+
+
 def fetch_page(
     session: Session,
     principal: Principal,
@@ -334,15 +408,14 @@ def fetch_page(
 ) -> Page:
     """Rows start..start+size of the query's order, read by keyset from the remembered cursor."""
     start, size = max(0, int(start)), max(1, min(int(size), MAX_PAGE))
-    stmt = _page_statement(principal, query)
     key = None
     if start > 0:
         key = _parse_key((cursors or {}).get(str(start)), query) or _key_at(session, principal, query, start)
         if key is None:
             return Page([], start)
-        stmt = stmt.where(_seek(_sort_column(query), query, key, _nulls_sort_low(session)))
+    stmt, values = _page_select(principal, query, key, _nulls_sort_low(session), size)
     # Core execution and plain tuples: the ORM's row processing would double the cost of a page.
-    result = session.connection().execute(stmt.order_by(*_ordering(query)).limit(size + 1))
+    result = session.connection().execute(stmt, values)
     keys, fetched = list(result.keys()), result.fetchall()
     rows = [dict(zip(keys, r, strict=True)) for r in fetched[:size]]
     last_row = start + len(rows) if len(fetched) <= size else None

@@ -378,3 +378,28 @@ def test_page_load_queries_use_indexes(seeded):
                     assert "TEMP B-TREE" not in plan, (role, plan)
                 else:
                     assert "Seq Scan on sales_orders" not in plan, (role, plan)
+
+
+def test_a_kept_statement_runs_with_each_calls_own_values(seeded):
+    """Page statements are kept per principal and shape; the values must still be each call's own."""
+    factory, who = seeded
+    with factory() as session:
+        orders = session.scalars(select(SalesOrder)).all()
+        for statuses, text_filter in (
+            ((ProcessingStatus.ACTIVE,), "order 1"),
+            ((ProcessingStatus.INVOICED,), "order 2"),
+            ((ProcessingStatus.CANCELED,), "ORDER 3"),
+        ):
+            query = OrderQuery(statuses=statuses, text=text_filter)
+            got = {r["id"] for r in _all_pages(session, who["admin"], query, 3)}
+            expected = {
+                o.id
+                for o in orders
+                if o.processing_status in statuses and text_filter.lower() in o.sales_order_name.lower()
+            }
+            assert got == expected and expected
+        # the same shape for another principal never reuses the first one's scope
+        rep_rows = _all_pages(session, who["rep"], OrderQuery(statuses=(ProcessingStatus.ACTIVE,)), 3)
+        user_rows = _all_pages(session, who["other"], OrderQuery(statuses=(ProcessingStatus.ACTIVE,)), 3)
+        assert {r["ordering_customer_account_number"] for r in rep_rows} == {"US-001"}
+        assert {r["ordering_customer_account_number"] for r in user_rows} <= {"US-002"}

@@ -11,7 +11,7 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -31,9 +31,9 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def columns_for(principal: Principal) -> list[tuple[str, Callable[[dict], Any]]]:
+def columns_for(principal: Principal) -> list[tuple[str, Callable[[Mapping[Any, Any]], Any]]]:
     """(header, value) per column; the same columns the grid shows to this principal."""
-    columns: list[tuple[str, Callable[[dict], Any]]] = [
+    columns: list[tuple[str, Callable[[Mapping[Any, Any]], Any]]] = [
         ("Sales order number", lambda r: r["sales_order_number"]),
         ("Portal reference", lambda r: r["portal_order_id"]),
         ("Name", lambda r: r["sales_order_name"]),

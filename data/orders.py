@@ -320,7 +320,7 @@ def _page_statement(principal: Principal, query: OrderQuery) -> Select[Any]:
     return stmt.where(*_filters(principal, query))
 
 
-def _key_of(row: Mapping[str, Any], query: OrderQuery) -> list[Any]:
+def _key_of(row: Mapping[Any, Any], query: OrderQuery) -> list[Any]:
     value = row["last_name"] if query.sort == "placed_by" else row[SORT_COLUMNS[query.sort].key]
     return [_jsonable(value), row["id"]]
 
@@ -355,7 +355,7 @@ def _parse_key(raw: Any, query: OrderQuery) -> tuple[Any, int] | None:
 
 @dataclass
 class Page:
-    rows: list[dict[str, Any]]
+    rows: list[Mapping[Any, Any]]
     last_row: int | None  # the total row count once the end is reached, else None ("more to come")
     cursors: dict[str, list[Any]] = field(default_factory=dict)  # start row -> key of the row before it
 
@@ -416,8 +416,8 @@ def fetch_page(
     stmt, values = _page_select(principal, query, key, _nulls_sort_low(session), size)
     # Core execution and plain tuples: the ORM's row processing would double the cost of a page.
     result = session.connection().execute(stmt, values)
-    keys, fetched = list(result.keys()), result.fetchall()
-    rows = [dict(zip(keys, r, strict=True)) for r in fetched[:size]]
+    fetched = result.fetchall()
+    rows: list[Mapping[Any, Any]] = [r._mapping for r in fetched[:size]]  # read-only, not copied
     last_row = start + len(rows) if len(fetched) <= size else None
     page = Page(rows, last_row)
     if rows and last_row is None:
@@ -425,7 +425,9 @@ def fetch_page(
     return page
 
 
-def iter_rows(session: Session, principal: Principal, query: OrderQuery, batch: int = 1000) -> Iterator[dict]:
+def iter_rows(
+    session: Session, principal: Principal, query: OrderQuery, batch: int = 1000
+) -> Iterator[Mapping[Any, Any]]:
     """Every row of the query in order, in keyset batches (for exports of any size)."""
     start, cursors = 0, dict[str, Any]()
     while True:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import os
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -322,8 +323,10 @@ def test_export_is_scoped_and_formula_safe(seeded, tmp_path):
         cells = {cell for row in rows for cell in row}
         assert {'\'=HYPERLINK("http://evil")', "'@SUM(A1)"} <= cells
         path = xlsx_file(session, who["user_a"], OrderQuery())
-        sheet = load_workbook(path, read_only=True).active
-        values = [row for row in sheet.iter_rows(values_only=True)]
+        workbook = load_workbook(path, read_only=True)
+        values = list(workbook.active.iter_rows(values_only=True))
+        workbook.close()
+        os.unlink(path)
         assert len(values) == own + 1
         assert any('\'=HYPERLINK("http://evil")' in row for row in values)
         assert not any(isinstance(v, str) and v.startswith("=") for row in values for v in row)

@@ -119,8 +119,9 @@ def test_exports_are_scoped_like_the_grid(portal, role):
     assert {(r["Customer"], r["Sales order number"]) for r in rows} == expected
     response = client.http.get("/export/orders.xlsx?sort=-total")
     assert response.status_code == 200
-    sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True).active
-    values = list(sheet.iter_rows(values_only=True))
+    workbook = load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    values = list(workbook.active.iter_rows(values_only=True))
+    workbook.close()
     header = values[0]
     got = {(row[header.index("Customer")], row[header.index("Sales order number")]) for row in values[1:]}
     assert got == expected

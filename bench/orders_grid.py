@@ -31,7 +31,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data.access import Principal, principal_for
 from data.models import Contact, ContactRole, CustomerAccount, SalesOrder, WebRole
-from data.orders import OrderQuery, _key_at, _ordering, _page_statement, _seek, fetch_page
+from data.orders import (
+    OrderQuery,
+    _jsonable,
+    _key_at,
+    _ordering,
+    _page_statement,
+    _seek,
+    _sort_column,
+    fetch_page,
+)
 from data.passwords import hash_password
 
 PASSWORD = "bench-password-not-secret-1"  # noqa: S105 - set on the bench store only
@@ -103,12 +112,6 @@ def _raw_sql(session, principal: Principal, query: OrderQuery, key: Any) -> tupl
     return str(compiled), params
 
 
-def _sort_column(query: OrderQuery):
-    from data.orders import _sort_column
-
-    return _sort_column(query)
-
-
 def _grid_callback(client, csrf: str, query_params: dict, sort: list, start: int, cursors: dict) -> None:
     body = {
         "output": "..orders-grid.getRowsResponse...orders-cursors.data...orders-message.children..",
@@ -164,12 +167,6 @@ def _resident_mib() -> tuple[float, float]:
     return values["VmRSS"] / 1024, values["VmHWM"] / 1024
 
 
-def _jsonable_key(key: tuple[Any, int]) -> list[Any]:
-    from data.orders import _jsonable
-
-    return [_jsonable(key[0]), key[1]]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -223,7 +220,7 @@ def main() -> int:
             with factory() as session:
                 key = _key_at(session, principal, query, start) if start else None
                 sql, parameters = _raw_sql(session, principal, query, key)
-            cursors = {str(start): _jsonable_key(key)} if key else {}
+            cursors = {str(start): [_jsonable(key[0]), key[1]]} if key else {}
 
             def floor(sql: str = sql, parameters=parameters) -> None:
                 cursor = raw.cursor()

@@ -33,6 +33,7 @@ from data.access import (
     visible_products,
 )
 from data.contacts import missing_fields
+from data.db import LIKE_ESCAPE, like_pattern
 from data.models import (
     Contact,
     CustomerAccount,
@@ -199,11 +200,6 @@ def chart_period(today: date) -> tuple[date, date]:
     months = today.year * 12 + today.month - 1
     first = months - (MONTHS - 1)
     return date(first // 12, first % 12 + 1, 1), date((months + 1) // 12, (months + 1) % 12 + 1, 1)
-
-
-def _like(search: str) -> str:
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _money(value: Any) -> Decimal:
@@ -524,20 +520,23 @@ def account_contacts(session: Session, principal: Principal, account_id: int) ->
 
 
 def account_choices(
-    session: Session, principal: Principal, search: Any, limit: int = 20
+    session: Session, principal: Principal, search: Any, limit: int = 20, account_id: int | None = None
 ) -> list[AccountChoice]:
-    """Accounts whose number or name contains `search` (case-insensitive), exact number matches first.
+    """Accounts whose number or name contains `search` (case-insensitive), exact number matches first;
+    only the account `account_id` when given.
 
     Administrators search every account; representatives find only their own; others find nothing.
     """
     text = search.strip()[:MAX_SEARCH] if isinstance(search, str) else ""
     stmt = visible_accounts(principal)
+    if account_id is not None:
+        stmt = stmt.where(CustomerAccount.id == account_id)
     if text:
-        pattern = _like(text)
+        pattern = like_pattern(text)
         stmt = stmt.where(
             or_(
-                CustomerAccount.account_number.ilike(pattern, escape="\\"),
-                CustomerAccount.name.ilike(pattern, escape="\\"),
+                CustomerAccount.account_number.ilike(pattern, escape=LIKE_ESCAPE),
+                CustomerAccount.name.ilike(pattern, escape=LIKE_ESCAPE),
             )
         ).order_by(case((func.lower(CustomerAccount.account_number) == text.lower(), 0), else_=1))
     stmt = stmt.order_by(

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from data.access import Principal, visible_accounts, visible_contacts, visible_invitations
+from data.db import LIKE_ESCAPE, like_pattern
 from data.invitations import DEFAULT_INVITATION_TTL, InvitationError, create_invitation, revoke_invitation
 from data.models import (
     Contact,
@@ -112,11 +113,6 @@ def open_invitation_criteria(now: datetime | None = None) -> ColumnElement[bool]
     )
 
 
-def _like(search: str) -> str:
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def contacts_for_listing(
     session: Session, principal: Principal, *, search: str = "", limit: int = 500, now: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -137,13 +133,13 @@ def contacts_for_listing(
     )
     search = search.strip()[:100]
     if search:
-        pattern = _like(search)
+        pattern = like_pattern(search)
         stmt = stmt.where(
             or_(
-                Contact.email.ilike(pattern, escape="\\"),
-                (Contact.first_name + " " + Contact.last_name).ilike(pattern, escape="\\"),
-                CustomerAccount.account_number.ilike(pattern, escape="\\"),
-                CustomerAccount.name.ilike(pattern, escape="\\"),
+                Contact.email.ilike(pattern, escape=LIKE_ESCAPE),
+                (Contact.first_name + " " + Contact.last_name).ilike(pattern, escape=LIKE_ESCAPE),
+                CustomerAccount.account_number.ilike(pattern, escape=LIKE_ESCAPE),
+                CustomerAccount.name.ilike(pattern, escape=LIKE_ESCAPE),
             )
         )
     rows = []

@@ -16,6 +16,15 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 724_1001
 
 
+LIKE_ESCAPE = "\\"
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, LIKE's own characters escaped (use escape=LIKE_ESCAPE)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the portal store; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):

@@ -21,6 +21,8 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_,
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from data.access import Principal, order_criteria, visible_orders
+from data.accounts import account_choices, parse_account_id
+from data.db import LIKE_ESCAPE, like_pattern
 from data.models import (
     Contact,
     CustomerAccount,
@@ -173,11 +175,6 @@ def as_params(query: OrderQuery) -> dict[str, Any]:
     }
 
 
-def _like(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, with LIKE's own characters escaped (escape char "/")."""
-    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-
-
 def _filter_values(query: OrderQuery) -> dict[str, Any]:
     """The values of the query's filters, by the names of their bind parameters."""
     return {
@@ -191,7 +188,7 @@ def _filter_values(query: OrderQuery) -> dict[str, Any]:
         "receipt_to": query.receipt_to,
         "customer": query.customer_account_id,
         "placed_by": query.placed_by_contact_id,
-        "text": _like(query.text.lower()) if query.text else None,
+        "text": like_pattern(query.text.lower()) if query.text else None,
     }
 
 
@@ -231,7 +228,7 @@ def _filters(
         criteria.append(
             or_(
                 *(
-                    func.lower(column).like(pattern, escape="/")
+                    func.lower(column).like(pattern, escape=LIKE_ESCAPE)
                     for column in (
                         SalesOrder.sales_order_number,
                         SalesOrder.portal_order_id,
@@ -242,16 +239,6 @@ def _filters(
             )
         )
     return criteria
-
-
-def _shape(query: OrderQuery) -> tuple[Any, ...]:
-    """What decides a page statement's form (not its values): which filters are set, and the sort."""
-    values = _filter_values(query)
-    return (
-        *(values[name] is not None and values[name] != [] for name in values),
-        query.sort,
-        query.descending,
-    )
 
 
 # --- keyset paging ---------------------------------------------------------------------------------
@@ -379,9 +366,10 @@ def _page_select(
 ) -> tuple[Select[Any], dict[str, Any]]:
     """The page's SELECT and its parameter values. SELECTs are kept per principal and query shape:
     building one and computing SQLAlchemy's cache key for it costs three times running it."""
-    cursor_shape = None if key is None else key[0] is None
-    shape = (principal, _shape(query), cursor_shape, nulls_low, size)
     values = {k: v for k, v in _filter_values(query).items() if v is not None and v != []}
+    # the form of the statement: which filters are set, the sort, whether and how it seeks
+    cursor_shape = None if key is None else key[0] is None
+    shape = (principal, tuple(values), query.sort, query.descending, cursor_shape, nulls_low, size)
     if key is not None:
         values["after_id"] = key[1]
         if key[0] is not None:
@@ -494,28 +482,17 @@ def placer_choices(session: Session, principal: Principal, account_id: int | Non
 
 
 def customer_choices(
-    session: Session, principal: Principal, search: str, chosen: Any = None, limit: int = 20
+    session: Session, principal: Principal, search: str, chosen: Any = None
 ) -> list[tuple[int, str]]:
-    """Customer accounts matching `search` (number or name) for the administrator's customer filter,
-    the `chosen` one first so the field keeps showing it."""
+    """The administrator's customer filter: `data.accounts.account_choices`, with the `chosen` account
+    first so the field keeps showing it while the next search runs."""
     if not principal.is_admin:
         return []
-    text = " ".join(str(search or "").split())[:MAX_TEXT]
-    stmt = select(CustomerAccount.id, CustomerAccount.account_number, CustomerAccount.name)
-    found: list[Any] = []
-    chosen_id = _id(chosen) if isinstance(chosen, int | str) else None
-    if chosen_id:
-        found = list(session.execute(stmt.where(CustomerAccount.id == chosen_id)))
-    if text:
-        stmt = stmt.where(
-            or_(
-                CustomerAccount.account_number.icontains(text, autoescape=True),
-                CustomerAccount.name.icontains(text, autoescape=True),
-            )
-        )
-    found += session.execute(stmt.order_by(CustomerAccount.account_number).limit(limit))
-    unique = {r.id: f"{r.account_number} · {r.name}" for r in found}  # dicts keep the first position
-    return list(unique.items())
+    found = account_choices(session, principal, search)
+    chosen_id = parse_account_id(chosen)
+    if chosen_id is not None and all(c.id != chosen_id for c in found):
+        found = account_choices(session, principal, "", limit=1, account_id=chosen_id) + found
+    return [(c.id, c.label) for c in found]
 
 
 def erp_data_as_of(session: Session) -> datetime | None:

@@ -5,11 +5,9 @@ from dash import Input, Output, callback, dcc, html
 
 import components.order_detail as ui
 from data.db import current_sessions, session_scope
-from data.models import WebRole
 from data.orders import erp_data_as_of, get_order, placed_by, timeline
 from pages._guard import require_roles
-
-CUSTOMER_ROLES = (WebRole.AUTHORIZED_USER, WebRole.CUSTOMER_REPRESENTATIVE, WebRole.ADMINISTRATOR)
+from pages.orders import CUSTOMER_ROLES
 
 dash.register_page(
     __name__,

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from data.models import Contact, CustomerAccount, SalesOrder
-from tests.integration.test_authorization import SIGN_INS, _callbacks, _request
+from tests.integration.test_authorization import SIGN_INS, _callbacks, _outputs, _request
 from tests.portal_client import PortalClient, signed_in
 
 
@@ -37,11 +37,7 @@ def _grid_rows(client, portal, params=None, sort=None, start=0, end=1000) -> lis
     dep = _callbacks(portal)["pages.orders.update_orders_rows"]
     inputs = [{**dep["inputs"][0], "value": {"startRow": start, "endRow": end, "sortModel": sort or []}}]
     state = [{**dep["state"][0], "value": params or {}}, {**dep["state"][1], "value": {}}]
-    outputs = [
-        {"id": part.split(".")[0], "property": part.split(".")[1]}
-        for part in dep["output"].strip(".").split("...")
-    ]
-    response = client.callback(dep["output"], outputs, inputs, state)
+    response = client.callback(dep["output"], _outputs(dep), inputs, state)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["response"]["orders-grid"]["getRowsResponse"]["rowData"]
 
@@ -154,11 +150,7 @@ def test_filter_form_names_the_field_with_a_bad_date(portal):
         "orders-placed-by": "",
     }
     inputs = [{**i, "value": values[i["id"]]} for i in dep["inputs"]]
-    outputs = [
-        {"id": part.split(".")[0], "property": part.split(".")[1]}
-        for part in dep["output"].strip(".").split("...")
-    ]
-    body = client.callback(dep["output"], outputs, inputs).get_json()["response"]
+    body = client.callback(dep["output"], _outputs(dep), inputs).get_json()["response"]
     assert body["orders-query"]["data"] == {"status": ["Invoiced"]}  # the usable filters still apply
     assert body["orders-ordered-from"]["invalid"] is True
     assert body["orders-ordered-from-feedback"]["children"] == "Enter a date as YYYY-MM-DD."
@@ -176,3 +168,21 @@ def test_home_tiles_name_the_orders_page_by_role(portal):
     ):
         text = json.dumps(_request(_client(portal, email), dep).get_json())
         assert title in text and '"href": "/orders"' in text
+
+
+def test_customer_filter_searches_accounts_and_keeps_the_chosen_one(portal):
+    dep = _callbacks(portal)["pages.orders.update_customer_options"]
+    with portal.server.extensions["portal.sessions"]() as db:
+        chosen = db.scalars(select(CustomerAccount).where(CustomerAccount.account_number == "DE-001")).first()
+
+    def options(email, search, value=None):
+        inputs = [{**dep["inputs"][0], "value": search}]
+        state = [{**dep["state"][0], "value": value}]
+        response = _client(portal, email).callback(dep["output"], _outputs(dep), inputs, state)
+        return response.get_json()["response"]["orders-customer"]["options"]
+
+    found = options("admin@portal.demo", "us-00")
+    assert found and all("US-00" in o["label"] for o in found)
+    kept = options("admin@portal.demo", "us-00", chosen.id)
+    assert kept[0]["value"] == chosen.id and "DE-001" in kept[0]["label"]
+    assert options("rep1@portal.demo", "") == []  # only administrators choose a customer

@@ -34,7 +34,7 @@ def _xss_order(portal) -> SalesOrder:
         order = db.scalars(
             select(SalesOrder)
             .where(SalesOrder.customer_account_id == rep.customer_account_id)
-            .order_by(SalesOrder.order_date.desc())
+            .order_by(SalesOrder.order_date.desc(), SalesOrder.id.desc())  # the grid's first row
         ).first()
         order.sales_order_name = '<img src=x onerror="window.__xss=1">Payload'
         db.commit()

@@ -211,5 +211,5 @@ def grid_message(shown: int, total: int | None, empty_everywhere: bool, is_admin
     if shown == 0:
         return dbc.Alert("No orders match these filters. Clear a filter to see more.", color="secondary")
     if total is not None:
-        return html.Span(f"{total:,} orders", className="small text-muted")
+        return html.Span(f"{total:,} order{'' if total == 1 else 's'}", className="small text-muted")
     return html.Span("Scroll for more orders.", className="small text-muted")

@@ -48,8 +48,16 @@ def test_ordr001_representative_sorts_filters_and_opens_an_order(dash_duo, porta
     dash_duo.wait_for_text_to_equal("#orders-title", "Company orders", timeout=15)
     dash_duo.wait_for_element(f"{ROWS} [col-id=order_number] a", timeout=15)
     assert "Placed by" in dash_duo.find_element("#orders-grid .ag-header").text
-    # newest first by default; the markup payload is shown as text
-    dash_duo.wait_for_contains_text("#orders-grid", 'onerror="window.__xss=1">Payload', timeout=10)
+    # search by order number (on the server): the one order, its markup payload shown as text
+    dash_duo.find_element("#orders-text").send_keys(number, Keys.ENTER)
+    dash_duo.wait_for_text_to_equal(
+        f"{ROWS}[row-index='0'] [col-id=sales_order_name]",
+        '<img src=x onerror="window.__xss=1">Payload',
+        timeout=10,
+    )
+    dash_duo.wait_for_text_to_equal("#orders-message", "1 order", timeout=10)
+    dash_duo.find_element("#orders-clear").click()
+    dash_duo.wait_for_element(f"{ROWS}[row-index='5']", timeout=10)
     # sort by total, ascending, on the server
     dash_duo.find_element("#orders-grid .ag-header-cell[col-id=total] .ag-header-cell-label").click()
     dash_duo.wait_for_element("#orders-grid .ag-header-cell[col-id=total][aria-sort=ascending]", timeout=10)

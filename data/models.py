@@ -365,7 +365,11 @@ class OutboxEntry(TimestampMixin, Base):
     """A portal write waiting to be pushed to the ERP (written in the same transaction as the record)."""
 
     __tablename__ = "sync_outbox"
-    __table_args__ = (Index("ix_sync_outbox_state_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_sync_outbox_state_due", "state", "next_attempt_at"),
+        # The push keeps the entries of one record in order: "is an earlier one still open?"
+        Index("ix_sync_outbox_entity", "entity", "entity_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entity: Mapped[str] = mapped_column(String(30))  # sales_order, contact
@@ -402,6 +406,22 @@ class SyncCursor(Base):
     entity_set: Mapped[str] = mapped_column(String(60), primary_key=True)
     last_sequence: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class QuarantinedRecord(Base):
+    """An ERP record the pull could not apply (malformed): kept with the reason, never silently dropped."""
+
+    __tablename__ = "sync_quarantine"
+    __table_args__ = (Index("ix_sync_quarantine_entity_seq", "entity_set", "change_sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_set: Mapped[str] = mapped_column(String(60))
+    record_key: Mapped[str | None] = mapped_column(String(200))  # the ERP key fields, as far as readable
+    change_sequence: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)  # the record exactly as the ERP served it
+    quarantined_at: Mapped[datetime] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Notice(TimestampMixin, Base):

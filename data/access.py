@@ -117,6 +117,16 @@ def visible_accounts(principal: Principal) -> Select[CustomerAccount]:
     return stmt.where(false())
 
 
+def orderable_accounts(principal: Principal) -> Select[CustomerAccount]:
+    """Accounts the principal may place orders for: any (administrator), their own (customers), none."""
+    stmt = select(CustomerAccount)
+    if principal.is_admin:
+        return stmt
+    if principal.is_representative or principal.is_authorized_user:
+        return stmt.where(CustomerAccount.id == principal.customer_account_id)
+    return stmt.where(false())
+
+
 def visible_contacts(principal: Principal) -> Select[Contact]:
     """Contacts: all (administrator), the account's (representative, read only), themselves otherwise."""
     stmt = select(Contact)

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Iterator
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import requests
 
@@ -18,11 +19,44 @@ class ErpUnavailable(Exception):
     """The ERP could not be reached or kept failing; the caller retries later."""
 
 
+class ErpTransientError(ErpUnavailable):
+    """A write that may succeed when tried again (5xx, 408, 429, timeout, connection error, garbled answer).
+
+    The ERP may or may not have applied it: only the idempotency key makes the retry safe.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ErpRejected(Exception):
+    """The ERP refused a write for a reason that trying again cannot change (4xx with an error body)."""
+
+    def __init__(self, code: str, message: str, status: int = 422) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
 class ErpClient(Protocol):
     def iter_pages(
         self, entity_set: str, *, after_sequence: int = 0, top: int = 1000
     ) -> Iterator[list[Record]]:
         """Pages of records changed after `after_sequence`, in ChangeSequence order."""
+        ...
+
+    def post_sales_order(self, payload: Record, idempotency_key: str) -> Record:
+        """Create a sales order (or find the one this key already created); the ERP header with lines."""
+        ...
+
+    def post_contact(self, payload: Record, idempotency_key: str) -> Record:
+        """Create a contact person (or find the one this key already created)."""
+        ...
+
+    def patch_contact(self, contact_person_id: str, payload: Record, idempotency_key: str) -> Record:
+        """Change a contact person's fields; the contact as the ERP now has it."""
         ...
 
 
@@ -65,6 +99,49 @@ class HttpErpClient:
             body = self._get(url, params)
             yield body.get("value", [])
             url, params = body.get("@odata.nextLink"), None
+
+    def _write(self, method: str, url: str, payload: Record, idempotency_key: str) -> Record:
+        """One attempt of a write: the outbox owns retries, so a failure is classified, never retried here."""
+        try:
+            response = self._http.request(
+                method,
+                url,
+                json=payload,
+                headers={"Idempotency-Key": idempotency_key},
+                timeout=self.timeout,
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise ErpTransientError(f"{method} {url}: {type(exc).__name__}") from None
+        status = response.status_code
+        if status >= 500 or status in (408, 429):
+            raise ErpTransientError(f"{method} {url}: HTTP {status}", status)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if status >= 400:
+            error = body.get("error") if isinstance(body, dict) else None
+            if not isinstance(error, dict):
+                raise ErpRejected(
+                    "HTTP" + str(status), f"The ERP refused the request (HTTP {status}).", status
+                )
+            raise ErpRejected(str(error.get("code") or status), str(error.get("message") or ""), status)
+        if not isinstance(body, dict):
+            raise ErpTransientError(f"{method} {url}: HTTP {status} without a JSON object", status)
+        return body
+
+    def post_sales_order(self, payload: Record, idempotency_key: str) -> Record:
+        """``POST /data/SalesOrderHeadersV2``: 201 created or 200 already created with this key."""
+        return self._write("POST", f"{self.base_url}/data/SalesOrderHeadersV2", payload, idempotency_key)
+
+    def post_contact(self, payload: Record, idempotency_key: str) -> Record:
+        """``POST /data/ContactPersonsV2``: 201 created or 200 already created with this key."""
+        return self._write("POST", f"{self.base_url}/data/ContactPersonsV2", payload, idempotency_key)
+
+    def patch_contact(self, contact_person_id: str, payload: Record, idempotency_key: str) -> Record:
+        """``PATCH /data/ContactPersonsV2/<id>``: setting fields is idempotent by itself."""
+        url = f"{self.base_url}/data/ContactPersonsV2/{quote(contact_person_id, safe='')}"
+        return self._write("PATCH", url, payload, idempotency_key)
 
     def is_healthy(self) -> bool:
         try:

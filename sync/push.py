@@ -1,0 +1,341 @@
+"""Push portal writes to the ERP: the outbox, in order per record, with backoff, jitter and idempotency keys.
+
+Every entry is claimed in its own short transaction before the ERP is called (its attempt counted and its
+next attempt already scheduled as if it failed), so a crash between the call and the local commit leaves
+an entry that is simply tried again; the idempotency key makes that retry find the ERP order the first
+attempt created instead of making a second one. The ERP's answer is applied in one local transaction:
+outbox state, the order's number and sync state, and its timeline event.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from data.access import Principal, visible_outbox
+from data.models import Contact, OrderEvent, OutboxEntry, SalesOrder, SyncState
+from sync.erp_client import ErpClient, ErpRejected, ErpTransientError, Record
+
+log = logging.getLogger(__name__)
+
+PENDING, DONE, FAILED, DEAD, DISCARDED = "pending", "done", "failed", "dead", "discarded"
+#: States that hold back later entries of the same record (their order matters).
+OPEN_STATES = (PENDING, FAILED, DEAD)
+
+
+@dataclass(frozen=True)
+class PushPolicy:
+    """Retry rules: exponential backoff with full jitter, then the dead-letter state."""
+
+    base_delay: timedelta = timedelta(seconds=1)
+    max_delay: timedelta = timedelta(minutes=5)
+    max_attempts: int = 20  # with the defaults about an hour of trying before "dead"
+    max_age: timedelta = timedelta(days=1)  # dual-write drops failed records after a day; we keep them dead
+
+    def delay(self, attempts: int, rng: random.Random) -> timedelta:
+        """Wait after failed attempt number ``attempts``: half fixed, half random, so many retries spread."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
+        return ceiling / 2 + ceiling / 2 * rng.random()
+
+
+DEFAULT_POLICY = PushPolicy()
+
+
+@dataclass
+class PushSummary:
+    """What one push run did, for the run log and the health page."""
+
+    accepted: int = 0
+    rejected: int = 0
+    retrying: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def attempted(self) -> int:
+        return self.accepted + self.rejected + self.retrying + self.dead
+
+
+class OutboxError(Exception):
+    """An administrator action on an outbox entry that is not possible; the message says why."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def due_entries(session: Session, now: datetime, limit: int) -> list[OutboxEntry]:
+    """Pending entries whose time has come and that have no earlier open entry of the same record."""
+    earlier = aliased(OutboxEntry)
+    blocked = exists().where(
+        earlier.entity == OutboxEntry.entity,
+        earlier.entity_id == OutboxEntry.entity_id,
+        earlier.id < OutboxEntry.id,
+        earlier.state.in_(OPEN_STATES),
+    )
+    stmt = (
+        select(OutboxEntry)
+        .where(
+            OutboxEntry.state == PENDING,
+            (OutboxEntry.next_attempt_at.is_(None)) | (OutboxEntry.next_attempt_at <= now),
+            ~blocked,
+        )
+        .order_by(OutboxEntry.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def _claim(factory: sessionmaker[Session], entry_id: int, attempts: int, retry_at: datetime) -> bool:
+    """Count the attempt and schedule the retry before calling the ERP; False if someone else took it."""
+    with factory() as session, session.begin():
+        claimed = session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == entry_id, OutboxEntry.state == PENDING, OutboxEntry.attempts == attempts)
+            .values(attempts=attempts + 1, next_attempt_at=retry_at)
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def push_due(
+    factory: sessionmaker[Session],
+    client: ErpClient,
+    *,
+    now: datetime | None = None,
+    limit: int = 100,
+    policy: PushPolicy = DEFAULT_POLICY,
+    rng: random.Random | None = None,
+) -> PushSummary:
+    """Push up to ``limit`` due outbox entries, oldest first; the scheduler calls this every second."""
+    now = now or _utcnow()
+    rng = rng or random.Random()
+    summary = PushSummary()
+    with factory() as session:
+        entries = [(e.id, e.entity, e.operation, e.attempts) for e in due_entries(session, now, limit)]
+    for entry_id, entity, operation, attempts in entries:
+        retry_at = now + policy.delay(attempts + 1, rng)
+        if not _claim(factory, entry_id, attempts, retry_at):
+            continue
+        _push_one(factory, client, entry_id, entity, operation, now, policy, summary)
+    return summary
+
+
+def _push_one(
+    factory: sessionmaker[Session],
+    client: ErpClient,
+    entry_id: int,
+    entity: str,
+    operation: str,
+    now: datetime,
+    policy: PushPolicy,
+    summary: PushSummary,
+) -> None:
+    """Call the ERP for one claimed entry and record the outcome."""
+    try:
+        with factory() as session:
+            answer = _call_erp(session, client, entry_id, entity, operation)
+    except ErpRejected as exc:
+        _record_reject(factory, entry_id, exc, now)
+        summary.rejected += 1
+    except Exception as exc:  # transient (5xx, timeout, connection) or a bug: try again later, bounded
+        if not isinstance(exc, ErpTransientError):
+            log.exception("push of outbox entry %s failed unexpectedly", entry_id)
+        reason = f"{type(exc).__name__}: {exc}"
+        summary.errors.append(reason)
+        if _record_transient(factory, entry_id, reason, now, policy):
+            summary.dead += 1
+        else:
+            summary.retrying += 1
+    else:
+        _record_success(factory, entry_id, entity, answer, now)
+        summary.accepted += 1
+
+
+def _call_erp(session: Session, client: ErpClient, entry_id: int, entity: str, operation: str) -> Record:
+    entry = session.get_one(OutboxEntry, entry_id)
+    handler = _HANDLERS.get((entity, operation))
+    if handler is None:
+        raise ErpRejected("UnknownOperation", f"The portal cannot push {operation} of {entity}.", 0)
+    return handler(session, client, entry)
+
+
+def _push_order(_session: Session, client: ErpClient, entry: OutboxEntry) -> Record:
+    payload = dict(entry.payload)
+    payload.setdefault("PortalOrderId", entry.idempotency_key)
+    return client.post_sales_order(payload, entry.idempotency_key)
+
+
+def _push_contact_create(_session: Session, client: ErpClient, entry: OutboxEntry) -> Record:
+    return client.post_contact(dict(entry.payload), entry.idempotency_key)
+
+
+def _push_contact_update(session: Session, client: ErpClient, entry: OutboxEntry) -> Record:
+    """The ERP id is read now, not when the change was queued: the create before it may have just set it."""
+    contact = session.get(Contact, entry.entity_id)
+    erp_id = contact.erp_contact_id if contact else entry.payload.get("ContactPersonId")
+    if not erp_id:
+        return client.post_contact(dict(entry.payload), entry.idempotency_key)
+    return client.patch_contact(erp_id, dict(entry.payload), entry.idempotency_key)
+
+
+_HANDLERS: dict[tuple[str, str], Callable[[Session, ErpClient, OutboxEntry], Record]] = {
+    ("sales_order", "create"): _push_order,
+    ("contact", "create"): _push_contact_create,
+    ("contact", "update"): _push_contact_update,
+}
+
+
+def _record_success(
+    factory: sessionmaker[Session], entry_id: int, entity: str, answer: Record, now: datetime
+) -> None:
+    with factory() as session, session.begin():
+        entry = session.get_one(OutboxEntry, entry_id)
+        entry.state, entry.last_error, entry.next_attempt_at = DONE, None, None
+        if entity == "sales_order":
+            mark_order_accepted(session, entry.entity_id, str(answer["SalesOrderNumber"]), now)
+        elif entity == "contact" and answer.get("ContactPersonId"):
+            contact = session.get(Contact, entry.entity_id)
+            if contact is not None and not contact.erp_contact_id:
+                contact.erp_contact_id = str(answer["ContactPersonId"])
+
+
+def mark_order_accepted(session: Session, order_id: int, number: str, at: datetime) -> bool:
+    """Give a portal order its ERP number and the "accepted" event, once, whoever sees it first.
+
+    The conditional update is the guard: of a push and a pull seeing the acceptance at the same time,
+    only one changes the row (PostgreSQL re-checks the condition after waiting for the other's lock).
+    """
+    changed = session.execute(
+        update(SalesOrder)
+        .where(SalesOrder.id == order_id, SalesOrder.sync_state != SyncState.ACCEPTED)
+        .values(sync_state=SyncState.ACCEPTED, sales_order_number=number, reject_reason=None)
+        .execution_options(synchronize_session=False)
+    )
+    if not changed.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.add(
+        OrderEvent(
+            order_id=order_id, occurred_at=at, kind="accepted", detail=f"Accepted by the ERP as {number}"
+        )
+    )
+    return True
+
+
+def _record_reject(factory: sessionmaker[Session], entry_id: int, exc: ErpRejected, now: datetime) -> None:
+    """A permanent "no": the entry stops, the order shows the ERP's reason; nothing is retried blindly."""
+    reason = exc.message or str(exc)
+    with factory() as session, session.begin():
+        entry = session.get_one(OutboxEntry, entry_id)
+        entry.state, entry.next_attempt_at = FAILED, None
+        entry.last_error = f"Rejected by the ERP ({exc.code}): {reason}"
+        if entry.entity == "sales_order":
+            _mark_order_rejected(session, entry.entity_id, reason, now)
+    log.info("outbox entry %s rejected by the ERP: %s", entry_id, exc)
+
+
+def _mark_order_rejected(session: Session, order_id: int, reason: str, at: datetime) -> None:
+    changed = session.execute(
+        update(SalesOrder)
+        .where(SalesOrder.id == order_id, SalesOrder.sync_state == SyncState.SUBMITTED)
+        .values(sync_state=SyncState.REJECTED, reject_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount:  # type: ignore[attr-defined]
+        session.add(OrderEvent(order_id=order_id, occurred_at=at, kind="rejected", detail=reason))
+
+
+def _record_transient(
+    factory: sessionmaker[Session], entry_id: int, reason: str, now: datetime, policy: PushPolicy
+) -> bool:
+    """Keep the retry the claim scheduled, or give up ("dead") after too many attempts or too long."""
+    with factory() as session, session.begin():
+        entry = session.get_one(OutboxEntry, entry_id)
+        entry.last_error = reason
+        too_old = entry.created_at is not None and now - entry.created_at > policy.max_age
+        if entry.attempts >= policy.max_attempts or too_old:
+            entry.state, entry.next_attempt_at = DEAD, None
+            entry.last_error = f"Gave up after {entry.attempts} attempts: {reason}"
+            log.warning("outbox entry %s is dead: %s", entry_id, reason)
+            return True
+    return False
+
+
+def _admin_entry(session: Session, principal: Principal, entry_id: int) -> OutboxEntry:
+    """The entry, if the principal may manage the outbox at all (administrators); else "not found"."""
+    entry = session.scalars(visible_outbox(principal).where(OutboxEntry.id == entry_id)).first()
+    if entry is None:
+        raise LookupError("No such outbox entry.")
+    return entry
+
+
+def retry_entry(
+    session: Session, principal: Principal, entry_id: int, *, now: datetime | None = None
+) -> OutboxEntry:
+    """An administrator sends a dead entry again (with the same idempotency key: still never a duplicate).
+
+    A rejected ("failed") entry is not retried: the ERP remembers its answer to that key and would say
+    the same; the order has to be placed again after the cause (hold, product, credit) is fixed.
+    """
+    entry = _admin_entry(session, principal, entry_id)
+    if entry.state == FAILED:
+        raise OutboxError("The ERP rejected this entry; sending it again would get the same answer.")
+    if entry.state != DEAD:
+        raise OutboxError(f"Only dead entries can be retried (this one is {entry.state}).")
+    entry.state, entry.attempts, entry.next_attempt_at = PENDING, 0, now or _utcnow()
+    entry.last_error = f"Retried by {principal.email or 'an administrator'}; before: {entry.last_error}"
+    session.flush()
+    return entry
+
+
+def discard_entry(
+    session: Session, principal: Principal, entry_id: int, *, now: datetime | None = None
+) -> OutboxEntry:
+    """An administrator gives up on an entry; an order it carried shows as rejected, with that reason.
+
+    If an earlier attempt did reach the ERP after all, the pull still finds that order by its portal id
+    and marks it accepted: the ERP's word wins.
+    """
+    entry = _admin_entry(session, principal, entry_id)
+    if entry.state in (DONE, DISCARDED):
+        raise OutboxError(f"This entry is already {entry.state}.")
+    reason = "Not sent to the ERP: discarded by an administrator after repeated failures."
+    entry.state, entry.next_attempt_at = DISCARDED, None
+    entry.last_error = f"Discarded by {principal.email or 'an administrator'}; before: {entry.last_error}"
+    if entry.entity == "sales_order":
+        _mark_order_rejected(session, entry.entity_id, reason, now or _utcnow())
+    session.flush()
+    return entry
+
+
+def outbox_problems(session: Session, principal: Principal, limit: int = 200) -> list[dict[str, Any]]:
+    """Failed, dead and long-pending entries for the administrators' error list, newest first."""
+    stmt = (
+        visible_outbox(principal)
+        .where(
+            OutboxEntry.state.in_((FAILED, DEAD))
+            | and_(OutboxEntry.state == PENDING, OutboxEntry.attempts > 0)
+        )
+        .order_by(OutboxEntry.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "id": e.id,
+            "entity": e.entity,
+            "entity_id": e.entity_id,
+            "operation": e.operation,
+            "state": e.state,
+            "attempts": e.attempts,
+            "next_attempt_at": e.next_attempt_at,
+            "last_error": e.last_error,
+            "created_at": e.created_at,
+        }
+        for e in session.scalars(stmt)
+    ]

@@ -37,8 +37,18 @@ from sqlalchemy import (
 )
 from werkzeug.exceptions import HTTPException
 
+from .checksums import checksums
+from .faults import FORCED_REJECT_CODE, FaultInjector
 from .odata import Comparison, ODataFilterError, parse_comparisons
-from .store import ENTITY_KEYS, ENTITY_SETS, create_store
+from .store import (
+    ENTITY_KEYS,
+    ENTITY_SETS,
+    create_store,
+    sales_order_headers,
+    sales_order_lines,
+)
+from .writes import BadPayload, NotFound, Rejected, WriteResult, create_contact, create_sales_order, order_key
+from .writes import update_contact as update_contact_person
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +78,7 @@ class ErpState:
 
     engine: Engine
     database_url: str
+    faults: FaultInjector
 
 
 @dataclass(frozen=True)
@@ -250,12 +261,21 @@ def _engine() -> Engine:
     return state.engine
 
 
+def _state() -> ErpState:
+    state: ErpState = current_app.extensions["erp_simulator"]
+    return state
+
+
 def read_entity_set(entity_set: str) -> Response:
     """``GET /data/<EntitySet>``."""
     table = _table_or_404(entity_set)
     query = parse_page_query(table, request.args)
     with _engine().connect() as conn:
         page, total, next_token = fetch_page(conn, table, query)
+    faults = _state().faults
+    for record in page:
+        if "ChangeSequence" in record and faults.roll(faults.settings.malformed_rate):
+            faults.damage(entity_set, table, record)
     payload: dict[str, Any] = {"@odata.context": f"{_base_url()}/$metadata#{entity_set}"}
     if total is not None:
         payload["@odata.count"] = total
@@ -311,6 +331,131 @@ def metadata_document() -> Response:
     return Response(xml, mimetype="application/xml")
 
 
+def _row_json(table: Table, row: Any) -> dict[str, Any]:
+    columns = list(table.columns)
+    return _to_json_rows(columns, [tuple(row[c.name] for c in columns)])[0]
+
+
+def _write_response(entity_set: str, result: WriteResult) -> Response:
+    """The created or found record, as GET would serve it (an order with its ``SalesOrderLines``)."""
+    table = ENTITY_SETS[entity_set]
+    payload: dict[str, Any] = {"@odata.context": f"{_base_url()}/$metadata#{entity_set}/$entity"}
+    payload.update(_row_json(table, result.row))
+    if table is sales_order_headers:
+        payload["SalesOrderLines"] = [_row_json(sales_order_lines, line) for line in result.lines]
+    response = _json_response(payload)
+    response.status_code = result.status
+    return response
+
+
+def _json_body() -> Any:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "BadRequest", "The body must be JSON (Content-Type: application/json).")
+    return body
+
+
+def create_entity(entity_set: str) -> Response:
+    """``POST /data/SalesOrderHeadersV2`` (header with ``SalesOrderLines``), ``POST /data/ContactPersonsV2``.
+
+    201 with the created record; 200 with the existing one when the idempotency key was seen before;
+    422 ``{"error": {"code", "message"}}`` when the ERP refuses it (the same answer again for that key).
+    """
+    _table_or_404(entity_set)
+    state = _state()
+    body = _json_body()
+    header_key = request.headers.get("Idempotency-Key")
+    try:
+        if entity_set == "SalesOrderHeadersV2":
+            key = order_key(body if isinstance(body, dict) else {}, header_key)
+            forced = None
+            s = state.faults.settings
+            if s.reject_all or state.faults.roll(s.reject_rate):
+                forced = Rejected(FORCED_REJECT_CODE, s.reject_message)
+            result = create_sales_order(state.engine, body, key, state.faults.clock(), forced=forced)
+        elif entity_set == "ContactPersonsV2":
+            if not header_key or len(header_key) > 64:
+                raise BadPayload("An Idempotency-Key header of at most 64 characters is required.")
+            result = create_contact(state.engine, body, header_key, state.faults.clock())
+        else:
+            raise ApiError(405, "MethodNotAllowed", f"{entity_set} is read-only.")
+    except BadPayload as exc:
+        raise ApiError(400, "BadRequest", str(exc)) from None
+    except Rejected as exc:
+        raise ApiError(422, exc.code, exc.message) from None
+    return _write_response(entity_set, result)
+
+
+def patch_contact(contact_person_id: str) -> Response:
+    """``PATCH /data/ContactPersonsV2/<ContactPersonId>``: change the given fields."""
+    state = _state()
+    try:
+        result = update_contact_person(state.engine, contact_person_id, _json_body(), state.faults.clock())
+    except BadPayload as exc:
+        raise ApiError(400, "BadRequest", str(exc)) from None
+    except Rejected as exc:
+        raise ApiError(422, exc.code, exc.message) from None
+    except NotFound as exc:
+        raise ApiError(404, "NotFound", str(exc)) from None
+    return _write_response("ContactPersonsV2", result)
+
+
+def _inject_faults() -> Response | None:
+    """Before a ``/data`` request: added latency, outage, a 5xx, or an answer that comes too late."""
+    if not request.path.startswith("/data"):
+        return None
+    faults = _state().faults
+    s = faults.settings
+    faults.wait(s.latency_ms)
+    if faults.in_outage():
+        return _error_response(503, "ServiceUnavailable", "The ERP is down for maintenance.")
+    if faults.roll(s.error_rate):
+        return _error_response(503, "ServiceUnavailable", "The ERP is temporarily unavailable.")
+    if faults.roll(s.timeout_rate):
+        faults.wait(s.timeout_ms)
+    return None
+
+
+def _lose_answer(response: Response) -> Response:
+    """After a successful write: maybe lose the answer (the work is committed all the same)."""
+    if (
+        request.method in ("POST", "PATCH")
+        and request.path.startswith("/data")
+        and response.status_code < 300
+    ):
+        faults = _state().faults
+        if faults.roll(faults.settings.lose_answer_rate):
+            faults.answers_lost += 1
+            return _error_response(502, "BadGateway", "The connection to the ERP was lost.")
+    return response
+
+
+def get_faults() -> Response:
+    """``GET /admin/faults``: the current fault settings and what has been injected."""
+    faults = _state().faults
+    return _json_response(
+        {
+            **faults.settings.as_json(),
+            "seed": faults.seed,
+            "now": faults.clock().isoformat() + "Z",
+            "answers_lost": faults.answers_lost,
+            "malformed_served": [list(item) for item in faults.malformed_served],
+        }
+    )
+
+
+def set_faults() -> Response:
+    """``POST /admin/faults``: change some settings (``{"reset": true}`` first turns all off)."""
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "BadRequest", "The body must be a JSON object.")
+    try:
+        _state().faults.configure(body)
+    except ValueError as exc:
+        raise ApiError(400, "BadRequest", str(exc)) from None
+    return get_faults()
+
+
 def health() -> Response:
     """``GET /health``."""
     return _json_response({"status": "ok"})
@@ -329,16 +474,32 @@ def _handle_unexpected(exc: Exception) -> Response:
     return _error_response(500, "InternalError", "The ERP could not process the request.")
 
 
-def create_erp_app(database_url: str) -> Flask:
-    """The simulator's Flask app over the store at ``database_url`` (tables are created if missing)."""
+def create_erp_app(database_url: str, *, faults: FaultInjector | None = None) -> Flask:
+    """The simulator's Flask app over the store at ``database_url`` (tables are created if missing).
+
+    ``faults`` lets a test hold the injector (seed, clock); by default there are none until
+    ``POST /admin/faults`` switches some on. The lifecycle ticker is started separately
+    (:func:`sync.erp_simulator.lifecycle.start_ticker`), so the embedded default stays quiet.
+    """
     app = Flask(__name__)
     app.config["ERP_DATABASE_URL"] = database_url
-    app.extensions["erp_simulator"] = ErpState(create_store(database_url), database_url)
+    app.extensions["erp_simulator"] = ErpState(
+        create_store(database_url), database_url, faults or FaultInjector()
+    )
     app.add_url_rule("/health", "health", health)
+    app.add_url_rule("/admin/faults", "get_faults", get_faults, methods=["GET"])
+    app.add_url_rule("/admin/faults", "set_faults", set_faults, methods=["POST"])
     app.add_url_rule("/data", "service_document", service_document)
     app.add_url_rule("/data/", "service_document_slash", service_document)
     app.add_url_rule("/data/$metadata", "metadata", metadata_document)
     app.add_url_rule("/data/<entity_set>", "entity_set", read_entity_set)
+    app.add_url_rule("/data/<entity_set>", "create_entity", create_entity, methods=["POST"])
+    app.add_url_rule(
+        "/data/ContactPersonsV2/<contact_person_id>", "patch_contact", patch_contact, methods=["PATCH"]
+    )
+    app.before_request(_inject_faults)
+    app.after_request(_lose_answer)
+    app.register_blueprint(checksums)  # the portal's reconciliation (sync/erp_simulator/checksums.py)
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)

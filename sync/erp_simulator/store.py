@@ -44,6 +44,10 @@ metadata = MetaData()
 CHANGE_SEQUENCE = "ChangeSequence"
 #: Name of the per-legal-entity sales order number sequence in ``erp_counters``.
 SALES_ORDER_SEQUENCE = "SalesOrder"
+#: Name of the contact person number sequence in ``erp_counters`` (company "").
+CONTACT_SEQUENCE = "ContactPerson"
+#: Name of the new-product number sequence in ``erp_counters`` (company "").
+PRODUCT_SEQUENCE = "Product"
 
 
 def money() -> Numeric[Any]:
@@ -284,6 +288,20 @@ counters = Table(
     PrimaryKeyConstraint("CounterName", "dataAreaId"),
 )
 
+#: What the ERP answered to each idempotency key it refused, or which record a key created (not served).
+#: An ERP remembers both so that a retried request gets the same answer, never a second record.
+idempotency_keys = Table(
+    "erp_idempotency_keys",
+    metadata,
+    Column("IdempotencyKey", String(64), primary_key=True),
+    Column("EntitySet", String(40), nullable=False),
+    Column("StatusCode", Integer, nullable=False),
+    Column("ErrorCode", String(40)),
+    Column("ErrorMessage", String(500)),
+    Column("ResourceKey", String(60)),
+    Column("CreatedDateTime", DateTime, nullable=False),
+)
+
 #: Entity set name (as served under ``/data/<name>``) -> table, in dependency order.
 ENTITY_SETS: Mapping[str, Table] = {
     "LegalEntities": legal_entities,
@@ -390,6 +408,11 @@ def next_change_sequence(conn: Connection, n: int = 1) -> int:
 def next_sales_order_number(conn: Connection, data_area_id: str) -> str:
     """Allocate the next SalesOrderNumber of a legal entity ("SO-0000001", ...)."""
     return format_sales_order_number(_allocate(conn, SALES_ORDER_SEQUENCE, data_area_id, 1))
+
+
+def allocate(conn: Connection, name: str, data_area_id: str = "", n: int = 1) -> int:
+    """Reserve ``n`` consecutive values of any counter in the caller's transaction; return the first."""
+    return _allocate(conn, name, data_area_id, n)
 
 
 def format_sales_order_number(value: int) -> str:

@@ -1,0 +1,66 @@
+"""The ERP's checksum endpoints over HTTP (see sync/erp_simulator/checksums.py), for sync/reconcile.py."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+from sync.erp_client import ErpUnavailable, Record
+
+Bucket = tuple[str, str, str]  # legal entity, ordering customer account, "YYYY-MM"
+OrderKey = tuple[str, str]  # legal entity, sales order number
+BUCKETS_PER_REQUEST = 5000
+ORDERS_PER_REQUEST = 1000
+
+
+class HttpChecksumClient:
+    """Reads bucket and order checksums and full order records from the ERP, with bounded retries."""
+
+    def __init__(
+        self, base_url: str, *, timeout: float = 120.0, retries: int = 2, backoff: float = 0.5
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/reconcile/SalesOrders"
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._http = requests.Session()
+
+    def _call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        url = f"{self.base_url}/{path}"
+        problem = ""
+        for attempt in range(self.retries + 1):
+            try:
+                if body is None:
+                    response = self._http.get(url, timeout=self.timeout)
+                else:
+                    response = self._http.post(url, json=body, timeout=self.timeout)
+                if response.status_code < 500:
+                    response.raise_for_status()
+                    result: dict[str, Any] = response.json()
+                    return result
+                problem = f"HTTP {response.status_code}"
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                problem = type(exc).__name__
+            if attempt < self.retries:
+                time.sleep(self.backoff * 2**attempt)
+        raise ErpUnavailable(f"{url}: {problem}")
+
+    def buckets(self) -> list[list[Any]]:
+        """``[area, account, month, orders, order hash sum, lines, line hash sum]`` per bucket."""
+        value: list[list[Any]] = self._call("buckets")["value"]
+        return value
+
+    def order_checksums(self, buckets: list[Bucket]) -> list[list[Any]]:
+        """``[area, number, order hash, lines, line hash sum]`` per order of the buckets."""
+        out: list[list[Any]] = []
+        for start in range(0, len(buckets), BUCKETS_PER_REQUEST):
+            chunk = [list(b) for b in buckets[start : start + BUCKETS_PER_REQUEST]]
+            out += self._call("orders", {"buckets": chunk})["value"]
+        return out
+
+    def order_records(self, keys: list[OrderKey]) -> tuple[list[Record], list[Record]]:
+        """The ERP's header and line records of at most 1,000 orders (OData JSON shape)."""
+        body = self._call("records", {"orders": [list(k) for k in keys[:ORDERS_PER_REQUEST]]})
+        return body["headers"], body["lines"]

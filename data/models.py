@@ -434,3 +434,25 @@ class Notice(TimestampMixin, Base):
     body: Mapped[str] = mapped_column(Text)
     published_on: Mapped[date] = mapped_column(Date)
     is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SyncControl(Base):
+    """State every sync worker shares: who runs the scheduled jobs, and whether the sync is paused.
+
+    On SQLite the holder's lease (renewed on every job tick, taken over once it expires) keeps a second
+    worker from running the jobs; on PostgreSQL an advisory lock does that and the row only says who holds
+    it. Pausing is shared by all workers: "manual" (an administrator) or "automatic" (the error threshold).
+    """
+
+    __tablename__ = "sync_control"
+
+    name: Mapped[str] = mapped_column(String(30), primary_key=True)  # one row: "sync"
+    holder: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime)
+    paused_by: Mapped[str | None] = mapped_column(String(20))  # manual / automatic
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reconcile_requested_at: Mapped[datetime | None] = mapped_column(DateTime)

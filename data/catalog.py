@@ -97,7 +97,7 @@ def search_products(
 ) -> list[ProductChoice]:
     """Products matching `text` (item number or name) that the customer can order, by item number."""
     stmt = _orderable_products(principal, ctx, today)
-    text = (text or "").strip()[:100]
+    text = text.strip()[:100] if isinstance(text, str) else ""
     if text:
         pattern = like_pattern(text.lower())
         stmt = stmt.where(

@@ -6,6 +6,7 @@ never loses or double-applies a page. The initial sync is the same pull from cur
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -15,7 +16,7 @@ from decimal import Decimal
 from queue import Empty, Queue
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, tuple_, update
+from sqlalchemy import Table, exists, insert, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from data.models import (
@@ -30,6 +31,7 @@ from data.models import (
     PriceListItem,
     Product,
     ProductUnit,
+    QuarantinedRecord,
     SalesOrder,
     SalesOrderLine,
     SyncCursor,
@@ -37,6 +39,7 @@ from data.models import (
     SyncState,
 )
 from sync.erp_client import ErpClient, Record
+from sync.push import mark_order_accepted  # one rule for the acceptance, whoever sees it first
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,24 @@ PAGE_SIZE = 1000  # dual-write's transaction limit; never more per transaction
 
 class MissingReference(Exception):
     """A record refers to something not applied yet; the pull stops this entity set until next time."""
+
+    def __init__(self, message: str, entity_set: str = "", key: Any = None) -> None:
+        super().__init__(message)
+        self.entity_set = entity_set
+        self.record_key = record_key(key) if key is not None else None
+
+
+class Malformed(Exception):
+    """A record the portal cannot read (a field missing or of the wrong kind): it goes to quarantine."""
+
+
+#: What a record that cannot be read raises while it is converted (a bug elsewhere is not swallowed).
+READ_ERRORS = (KeyError, ValueError, TypeError, ArithmeticError, AttributeError, Malformed)
+
+
+def record_key(key: Any) -> str:
+    """The ERP key of a record as one text ("USMF|US-001"), as stored with a quarantined record."""
+    return "|".join("" if part is None else str(part) for part in _as_tuple(key))[:200]
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -142,11 +163,19 @@ def _as_tuple(key: Any) -> tuple:
     return key if isinstance(key, tuple) else (key,)
 
 
-def _need(mapping: dict, key: Any, what: str) -> Any:
+def _need(mapping: dict, key: Any, what: str, entity_set: str) -> Any:
     try:
         return mapping[key]
     except KeyError:
-        raise MissingReference(f"{what} {key} not in the portal yet") from None
+        raise MissingReference(f"{what} {key} not in the portal yet", entity_set, key) from None
+
+
+CUSTOMERS, PRODUCTS, PRICE_GROUPS, ORDERS = (
+    "CustomersV3",
+    "ReleasedProductsV2",
+    "CustomerPriceGroups",
+    "SalesOrderHeadersV2",
+)
 
 
 # --- one converter per entity set: ERP record -> portal column values (ERP-owned fields only) ---
@@ -191,7 +220,7 @@ def _customer(r: Record, _: Lookups) -> dict[str, Any]:
 
 
 def _address(r: Record, lk: Lookups) -> dict[str, Any]:
-    account = _need(lk.accounts(), (r["dataAreaId"], r["CustomerAccountNumber"]), "customer")
+    account = _need(lk.accounts(), (r["dataAreaId"], r["CustomerAccountNumber"]), "customer", CUSTOMERS)
     return {
         "erp_location_id": r["AddressLocationId"],
         "customer_account_id": account.id,
@@ -209,7 +238,7 @@ def _address(r: Record, lk: Lookups) -> dict[str, Any]:
 def _contact(r: Record, lk: Lookups) -> dict[str, Any]:
     account = None
     if r.get("CustomerAccountNumber"):
-        account = _need(lk.accounts(), (r["dataAreaId"], r["CustomerAccountNumber"]), "customer")
+        account = _need(lk.accounts(), (r["dataAreaId"], r["CustomerAccountNumber"]), "customer", CUSTOMERS)
     return {
         "erp_contact_id": r["ContactPersonId"],
         "email": r["PrimaryEmailAddress"].strip().lower(),
@@ -250,7 +279,7 @@ def _product(r: Record, _: Lookups) -> dict[str, Any]:
 
 def _product_unit(r: Record, lk: Lookups) -> dict[str, Any]:
     return {
-        "product_id": _need(lk.products(), (r["dataAreaId"], r["ItemNumber"]), "product"),
+        "product_id": _need(lk.products(), (r["dataAreaId"], r["ItemNumber"]), "product", PRODUCTS),
         "unit_symbol": r["SalesUnitSymbol"],
         "conversion_factor": _dec(r.get("UnitConversionFactor")) or Decimal(1),
         "decimal_precision": int(r.get("UnitDecimalPrecision") or 0),
@@ -262,7 +291,7 @@ def _price_item(r: Record, lk: Lookups) -> dict[str, Any]:
     return {
         "erp_agreement_id": int(r["PriceAgreementId"]),
         "price_list_id": _need(
-            lk.price_lists(), (r["dataAreaId"], r["PriceCustomerGroupCode"]), "price list"
+            lk.price_lists(), (r["dataAreaId"], r["PriceCustomerGroupCode"]), "price list", PRICE_GROUPS
         ),
         "item_number": r["ItemNumber"],
         "unit_symbol": r["QuantityUnitSymbol"],
@@ -278,6 +307,7 @@ def _order(r: Record, lk: Lookups) -> dict[str, Any]:
         lk.accounts("OrderingCustomerAccountNumber"),
         (r["dataAreaId"], r["OrderingCustomerAccountNumber"]),
         "customer",
+        CUSTOMERS,
     )
     contact_id = lk.contacts().get(r.get("ContactPersonId") or "")
     return {
@@ -322,7 +352,7 @@ def _order_defaults(values: dict[str, Any], record: Record) -> dict[str, Any]:
 
 def _line(r: Record, lk: Lookups) -> dict[str, Any]:
     return {
-        "order_id": _need(lk.orders(), (r["dataAreaId"], r["SalesOrderNumber"]), "sales order"),
+        "order_id": _need(lk.orders(), (r["dataAreaId"], r["SalesOrderNumber"]), "sales order", ORDERS),
         "line_number": int(r["LineNumber"]),
         "item_number": r["ItemNumber"],
         "description": r.get("LineDescription"),
@@ -343,26 +373,107 @@ def _line(r: Record, lk: Lookups) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class EntitySync:
-    """How one ERP entity set lands in one portal table."""
+    """How one ERP entity set lands in one portal table.
+
+    ``erp_key`` names a record in the quarantine; ``required`` are the fields a record must carry (not
+    null) to be applied at all: the converters read optional fields leniently, so a record missing one
+    of these would otherwise be applied with a silent default instead of being quarantined.
+    """
 
     entity_set: str
     model: type[Base]
     key: tuple[str, ...]
     convert: Callable[[Record, Lookups], dict[str, Any]]
+    erp_key: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
 
 
-ENTITY_SYNCS: tuple[EntitySync, ...] = (  # in dependency order
-    EntitySync("LegalEntities", LegalEntity, ("id",), _legal_entity),
-    EntitySync("CustomerPriceGroups", PriceList, ("legal_entity_id", "code"), _price_list),
-    EntitySync("CustomersV3", CustomerAccount, ("legal_entity_id", "account_number"), _customer),
-    EntitySync("CustomerPostalAddresses", DeliveryAddress, ("erp_location_id",), _address),
-    EntitySync("ContactPersonsV2", Contact, ("erp_contact_id",), _contact),
-    EntitySync("ReleasedProductsV2", Product, ("legal_entity_id", "item_number"), _product),
-    EntitySync("ReleasedProductSalesUnits", ProductUnit, ("product_id", "unit_symbol"), _product_unit),
-    EntitySync("SalesPriceAgreements", PriceListItem, ("erp_agreement_id",), _price_item),
-    EntitySync("SalesOrderHeadersV2", SalesOrder, ("legal_entity_id", "sales_order_number"), _order),
-    EntitySync("SalesOrderLines", SalesOrderLine, ("order_id", "line_number"), _line),
+_ORDER_FIELDS = (
+    "dataAreaId",
+    "SalesOrderNumber",
+    "OrderingCustomerAccountNumber",
+    "InvoiceCustomerAccountNumber",
+    "SalesOrderName",
+    "CurrencyCode",
+    "LanguageId",
+    "RequestedReceiptDate",
+    "DeliveryAddressDescription",
+    "DeliveryAddressStreet",
+    "DeliveryAddressCity",
+    "DeliveryAddressZipCode",
+    "DeliveryAddressCountryRegionId",
+    "SalesOrderOriginCode",
+    "SalesOrderStatus",
+    "SalesOrderProcessingStatus",
+    "DocumentStatus",
+    "OrderCreatedDateTime",
+    "TotalAmount",
 )
+_LINE_FIELDS = (
+    "dataAreaId",
+    "SalesOrderNumber",
+    "LineNumber",
+    "ItemNumber",
+    "LineDescription",
+    "OrderedSalesQuantity",
+    "SalesUnitSymbol",
+    "SalesPrice",
+    "LineAmount",
+    "CurrencyCode",
+    "SalesOrderLineStatus",
+    "RequestedReceiptDate",
+    "DeliveryAddressDescription",
+    "DeliveryAddressCountryRegionId",
+)
+ENTITY_SYNCS: tuple[EntitySync, ...] = (  # in dependency order
+    EntitySync(
+        "LegalEntities", LegalEntity, ("id",), _legal_entity, ("LegalEntityId",),
+        ("LegalEntityId", "Name", "CurrencyCode", "LanguageId", "AddressCountryRegionId"),
+    ),
+    EntitySync(
+        PRICE_GROUPS, PriceList, ("legal_entity_id", "code"), _price_list, ("dataAreaId", "PriceGroupId"),
+        ("dataAreaId", "PriceGroupId", "Name", "CurrencyCode"),
+    ),
+    EntitySync(
+        CUSTOMERS, CustomerAccount, ("legal_entity_id", "account_number"), _customer,
+        ("dataAreaId", "CustomerAccount"),
+        ("dataAreaId", "CustomerAccount", "OrganizationName", "CustomerGroupId", "SalesCurrencyCode",
+         "LanguageId", "InvoiceAccount", "CreditLimit", "OnHoldStatus", "AddressCountryRegionId"),
+    ),
+    EntitySync(
+        "CustomerPostalAddresses", DeliveryAddress, ("erp_location_id",), _address, ("AddressLocationId",),
+        ("dataAreaId", "CustomerAccountNumber", "AddressLocationId", "AddressDescription", "AddressStreet",
+         "AddressCity", "AddressZipCode", "AddressCountryRegionId", "IsPrimary", "IsRoleDelivery"),
+    ),
+    EntitySync(
+        "ContactPersonsV2", Contact, ("erp_contact_id",), _contact, ("ContactPersonId",),
+        ("dataAreaId", "ContactPersonId", "FirstName", "LastName", "PrimaryEmailAddress",
+         "CustomerAccountNumber", "LanguageId"),
+    ),
+    EntitySync(
+        PRODUCTS, Product, ("legal_entity_id", "item_number"), _product, ("dataAreaId", "ItemNumber"),
+        ("dataAreaId", "ItemNumber", "ProductName", "ProductGroupId", "SalesUnitSymbol",
+         "ProductLifecycleStateId"),
+    ),
+    EntitySync(
+        "ReleasedProductSalesUnits", ProductUnit, ("product_id", "unit_symbol"), _product_unit,
+        ("dataAreaId", "ItemNumber", "SalesUnitSymbol"),
+        ("dataAreaId", "ItemNumber", "SalesUnitSymbol", "UnitConversionFactor", "UnitDecimalPrecision"),
+    ),
+    EntitySync(
+        "SalesPriceAgreements", PriceListItem, ("erp_agreement_id",), _price_item, ("PriceAgreementId",),
+        ("dataAreaId", "PriceAgreementId", "PriceCustomerGroupCode", "ItemNumber", "QuantityUnitSymbol",
+         "PriceCurrencyCode", "Price", "PriceApplicableFromDate"),
+    ),
+    EntitySync(
+        ORDERS, SalesOrder, ("legal_entity_id", "sales_order_number"), _order,
+        ("dataAreaId", "SalesOrderNumber"), _ORDER_FIELDS,
+    ),
+    EntitySync(
+        "SalesOrderLines", SalesOrderLine, ("order_id", "line_number"), _line,
+        ("dataAreaId", "SalesOrderNumber", "LineNumber"), _LINE_FIELDS,
+    ),
+)  # fmt: skip
 
 
 @dataclass
@@ -370,19 +481,135 @@ class PageResult:
     applied: int = 0
     last_sequence: int = 0
     stopped: str | None = None  # why the pull stopped early (a missing reference)
+    quarantined: int = 0
 
 
-def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) -> PageResult:
-    """Upsert one page and report the last change sequence it fully applied (caller moves the cursor)."""
-    result = PageResult()
-    lookups = Lookups(session, records)
+def _read(spec: EntitySync, record: Record, lookups: Lookups) -> dict[str, Any]:
+    """The portal values of one record, or Malformed/MissingReference/a read error saying why not."""
+    if not isinstance(record, dict):
+        raise Malformed(f"not a record but {type(record).__name__}")
+    missing = [name for name in spec.required if record.get(name) is None]
+    if missing:
+        raise Malformed(f"required field {', '.join(missing)} missing")
+    int(record["ChangeSequence"])
+    return spec.convert(record, lookups)
+
+
+def _quarantine(session: Session, spec: EntitySync, record: Any, reason: str) -> int | None:
+    """Keep an unreadable record with the reason (for administrators); return its ChangeSequence."""
+    fields = record if isinstance(record, dict) else {"value": record}
+    try:
+        sequence: int | None = int(fields["ChangeSequence"])
+    except (KeyError, TypeError, ValueError):
+        sequence = None
+    key = record_key(tuple(fields.get(name) for name in spec.erp_key)) if spec.erp_key else None
+    session.add(
+        QuarantinedRecord(
+            entity_set=spec.entity_set,
+            record_key=key,
+            change_sequence=sequence,
+            reason=reason[:2000],
+            record=json.loads(json.dumps(fields, default=str)),
+            quarantined_at=_now(),
+        )
+    )
+    log.warning("quarantined %s record %s: %s", spec.entity_set, key, reason)
+    return sequence
+
+
+def _is_quarantined(session: Session, missing: MissingReference) -> bool:
+    """Whether a missing reference is a record the pull quarantined (it will not arrive by waiting)."""
+    if not missing.entity_set or missing.record_key is None:
+        return False
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    QuarantinedRecord.entity_set == missing.entity_set,
+                    QuarantinedRecord.record_key == missing.record_key,
+                    QuarantinedRecord.resolved_at.is_(None),
+                )
+            )
+        )
+    )
+
+
+def _convert_page(
+    session: Session, spec: EntitySync, records: Sequence[Record], result: PageResult
+) -> tuple[Lookups, list[tuple[Record, dict[str, Any]]]]:
+    """Convert a page; malformed records go to quarantine and the batch continues (R9)."""
+    lookups = Lookups(session, [r for r in records if isinstance(r, dict)])
     converted: list[tuple[Record, dict[str, Any]]] = []
     for record in records:
         try:
-            converted.append((record, spec.convert(record, lookups)))
+            converted.append((record, _read(spec, record, lookups)))
         except MissingReference as exc:
-            result.stopped = str(exc)
-            break
+            if not _is_quarantined(session, exc):
+                result.stopped = str(exc)
+                break
+            sequence = _quarantine(session, spec, record, f"refers to a quarantined record: {exc}")
+        except READ_ERRORS as exc:
+            sequence = _quarantine(session, spec, record, f"{type(exc).__name__}: {exc}")
+        else:
+            continue
+        result.quarantined += 1
+        if sequence is not None:
+            result.last_sequence = max(result.last_sequence, sequence)
+    return lookups, converted
+
+
+def _match_portal_orders(
+    session: Session, latest: dict[tuple, tuple[Record, dict[str, Any]]], existing: dict[tuple, Any]
+) -> None:
+    """Portal orders the ERP accepted arrive with their PortalOrderId: the portal row gets the ERP number
+    (and the "accepted" event once, whether the push or the pull sees the acceptance first)."""
+    wanted = {
+        str(record["PortalOrderId"]): key
+        for key, (record, _values) in latest.items()
+        if key not in existing and record.get("PortalOrderId")
+    }
+    if not wanted:
+        return
+    rows = session.execute(
+        select(
+            SalesOrder.portal_order_id,
+            SalesOrder.id,
+            SalesOrder.processing_status,
+            SalesOrder.placed_by_contact_id,
+            SalesOrder.erp_change_sequence,
+        ).where(SalesOrder.portal_order_id.in_(sorted(wanted)))
+    ).all()
+    for portal_id, order_id, status, placed_by, sequence in rows:
+        key = wanted[str(portal_id)]
+        mark_order_accepted(session, order_id, latest[key][1]["sales_order_number"], _now())
+        existing[key] = (order_id, status, placed_by, sequence)
+
+
+def _match_portal_contacts(
+    session: Session, latest: dict[tuple, tuple[Record, dict[str, Any]]], existing: dict[tuple, Any]
+) -> None:
+    """A contact created in the portal arrives from the ERP before the push has stored its ERP id (the
+    answer was lost): the same e-mail address without an ERP id is that contact, not a new one."""
+    wanted = {values["email"]: key for key, (_r, values) in latest.items() if key not in existing}
+    if not wanted:
+        return
+    rows = session.execute(
+        select(Contact.email, Contact.id, Contact.erp_change_sequence).where(
+            Contact.email.in_(sorted(wanted)), Contact.erp_contact_id.is_(None)
+        )
+    ).all()
+    for email, *found in rows:
+        existing[wanted[email]] = tuple(found)
+
+
+def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) -> PageResult:
+    """Upsert one page and report the last change sequence it fully applied (caller moves the cursor).
+
+    ERP-owned fields win, but never with an older change than the row already has (a reconciliation or a
+    later page may have applied a newer one).
+    """
+    result = PageResult()
+    lookups, converted = _convert_page(session, spec, records, result)
     if not converted:
         return result
 
@@ -392,34 +619,45 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
     keys = list(latest)
     pk = spec.model.__mapper__.primary_key[0]
     existing: dict[tuple, Any] = {}
-    extra = [SalesOrder.processing_status] if spec.model is SalesOrder else []
+    is_order = spec.model is SalesOrder
+    extra = [SalesOrder.processing_status, SalesOrder.placed_by_contact_id] if is_order else []
+    sequence_col = spec.model.erp_change_sequence  # type: ignore[attr-defined]
     where = key_cols[0].in_([k[0] for k in keys]) if len(key_cols) == 1 else tuple_(*key_cols).in_(keys)
-    for row in session.execute(select(*key_cols, pk, *extra).where(where)):
+    for row in session.execute(select(*key_cols, pk, *extra, sequence_col).where(where)):
         existing[tuple(row[: len(key_cols)])] = row[len(key_cols) :]
+    if is_order:
+        _match_portal_orders(session, latest, existing)
+    elif spec.model is Contact:
+        _match_portal_contacts(session, latest, existing)
 
     inserts: list[tuple[Record, dict[str, Any]]] = []
     updates: list[dict[str, Any]] = []
     status_changes: list[tuple[int, str, str, datetime | None]] = []
     for key, (record, values) in latest.items():
-        if key in existing:
-            found = existing[key]
-            updates.append({**values, str(pk.key): found[0]})
-            if extra and found[1] != values["processing_status"]:
+        if key not in existing:
+            inserts.append((record, values))
+            continue
+        found = existing[key]
+        if found[-1] is not None and found[-1] > values["erp_change_sequence"]:
+            continue  # the row already holds a newer ERP change
+        if is_order:
+            if values["placed_by_contact_id"] is None:  # portal bookkeeping the ERP does not know
+                values = {**values, "placed_by_contact_id": found[2]}
+            if found[1] != values["processing_status"]:
                 status_changes.append(
                     (found[0], found[1], values["processing_status"], values["erp_modified_at"])
                 )
-        else:
-            inserts.append((record, values))
+        updates.append({**values, str(pk.key): found[0]})
 
     if spec.model is Contact:
         rows = [_contact_defaults(v, lookups) for _, v in inserts]
-    elif spec.model is SalesOrder:
+    elif is_order:
         rows = [_order_defaults(v, r) for r, v in inserts]
     else:
         rows = [v for _, v in inserts]
     # Core inserts (executemany in batches): the ORM's bulk path would fetch server defaults row by row.
     table = cast(Table, spec.model.__table__)
-    if rows and spec.model is SalesOrder:
+    if rows and is_order:
         new_ids = session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
         events = [_first_event(i, v) for i, v in zip(new_ids, rows, strict=True)]
         session.execute(insert(OrderEvent), events)
@@ -442,7 +680,7 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
             ],
         )
     result.applied = len(converted)
-    result.last_sequence = max(int(r["ChangeSequence"]) for r, _ in converted)
+    result.last_sequence = max(result.last_sequence, max(int(r["ChangeSequence"]) for r, _ in converted))
     return result
 
 
@@ -465,6 +703,7 @@ def _first_event(order_id: int, values: dict[str, Any]) -> dict[str, Any]:
 class PullSummary:
     applied: dict[str, int] = field(default_factory=dict)
     stopped: dict[str, str] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -523,19 +762,33 @@ def pull_entity_set(
     for records in prefetched(client.iter_pages(spec.entity_set, after_sequence=start, top=page_size)):
         if not records:
             break
-        with factory() as session, session.begin():
-            page = apply_page(session, spec, records)
-            if page.applied:
-                cursor = _cursor(session, spec.entity_set)
-                cursor.last_sequence = page.last_sequence
-                cursor.updated_at = _now()
-        total.applied += page.applied
-        total.last_sequence = max(total.last_sequence, page.last_sequence)
-        if page.stopped:
-            total.stopped = page.stopped
-            log.info("pull of %s stops for now: %s", spec.entity_set, page.stopped)
+        stopped = False
+        # An ERP that ignores $top must not make a transaction bigger than page_size records.
+        for first in range(0, len(records), page_size):
+            page = _apply_batch(factory, spec, records[first : first + page_size])
+            total.applied += page.applied
+            total.quarantined += page.quarantined
+            total.last_sequence = max(total.last_sequence, page.last_sequence)
+            if page.stopped:
+                total.stopped = page.stopped
+                log.info("pull of %s stops for now: %s", spec.entity_set, page.stopped)
+                stopped = True
+                break
+        if stopped:
             break
     return total
+
+
+def _apply_batch(factory: sessionmaker[Session], spec: EntitySync, records: Sequence[Record]) -> PageResult:
+    """One transaction: the applied records, the quarantined ones and the cursor move together."""
+    with factory() as session, session.begin():
+        page = apply_page(session, spec, records)
+        if page.last_sequence:
+            cursor = _cursor(session, spec.entity_set)
+            if page.last_sequence > cursor.last_sequence:
+                cursor.last_sequence = page.last_sequence
+                cursor.updated_at = _now()
+    return page
 
 
 def pull_all(factory: sessionmaker[Session], client: ErpClient, *, kind: str = "pull") -> PullSummary:
@@ -551,6 +804,8 @@ def pull_all(factory: sessionmaker[Session], client: ErpClient, *, kind: str = "
         for spec in ENTITY_SYNCS:
             page = pull_entity_set(factory, client, spec)
             summary.applied[spec.entity_set] = page.applied
+            if page.quarantined:
+                summary.quarantined[spec.entity_set] = page.quarantined
             if page.stopped:
                 summary.stopped[spec.entity_set] = page.stopped
     except Exception as exc:

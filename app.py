@@ -88,6 +88,11 @@ class Settings:
     invitation_days: int = 7
     public_url: str | None = None
     trusted_proxies: int = 0
+    push_interval_seconds: float = 1.0
+    reconcile_interval_seconds: float = 15 * 60.0
+    lease_seconds: float = 30.0
+    auto_pause_errors: int = 10
+    auto_pause_window_seconds: float = 15 * 60.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -132,6 +137,15 @@ class Settings:
             invitation_days=int(env.get("INVITATION_DAYS") or cls.invitation_days),
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
             trusted_proxies=int(env.get("TRUSTED_PROXIES") or 0),
+            push_interval_seconds=float(env.get("SYNC_PUSH_SECONDS") or cls.push_interval_seconds),
+            reconcile_interval_seconds=float(
+                env.get("SYNC_RECONCILE_SECONDS") or cls.reconcile_interval_seconds
+            ),
+            lease_seconds=float(env.get("SYNC_LEASE_SECONDS") or cls.lease_seconds),
+            auto_pause_errors=int(env.get("SYNC_PAUSE_ERRORS") or cls.auto_pause_errors),
+            auto_pause_window_seconds=float(
+                env.get("SYNC_PAUSE_WINDOW_SECONDS") or cls.auto_pause_window_seconds
+            ),
         )
 
     @property
@@ -224,7 +238,14 @@ def create_admin_command(argv: list[str], settings: Settings | None = None) -> i
 
 def main() -> None:  # pragma: no cover - exercised by running the portal
     from sync.erp_client import HttpErpClient
-    from sync.worker import configure_logging, prepare_store, start_embedded_erp, start_scheduler
+    from sync.worker import (
+        configure_logging,
+        prepare_store,
+        run_now,
+        start_embedded_erp,
+        start_scheduler,
+        stop_scheduler,
+    )
 
     configure_logging()
     settings = Settings.from_env()
@@ -233,6 +254,8 @@ def main() -> None:  # pragma: no cover - exercised by running the portal
     factory = app.server.extensions["portal.sessions"]
     sign_ins = prepare_store(factory, HttpErpClient(erp_url), settings)
     scheduler = start_scheduler(factory, erp_url, settings) if settings.scheduler else None
+    if scheduler is not None:  # the wizard pushes a submitted order at once (when present)
+        app.server.extensions["portal.push_now"] = lambda: run_now(scheduler, "push")
     print(f"\nCustomer portal: http://{settings.host}:{settings.port}   ERP simulator: {erp_url}")
     if sign_ins:
         print(f"Demo sign-ins (password {settings.demo_password!r}):")
@@ -242,7 +265,7 @@ def main() -> None:  # pragma: no cover - exercised by running the portal
         app.run(host=settings.host, port=settings.port, debug=settings.debug, use_reloader=False)
     finally:
         if scheduler:
-            scheduler.shutdown(wait=False)
+            stop_scheduler(scheduler, wait=False)
 
 
 def __getattr__(name: str) -> Any:

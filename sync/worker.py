@@ -6,12 +6,15 @@ the initial sync if the store is empty, seeds demo sign-ins in demo mode, then r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -20,6 +23,9 @@ from data.db import session_scope
 from data.demo import DemoSignIn, seed_demo
 from sync.erp_client import ErpClient, ErpUnavailable, HttpErpClient
 from sync.pull import needs_initial_sync, pull_all
+from sync.reconcile import reconcile
+from sync.reconcile_client import HttpChecksumClient
+from sync.runner import SyncRunner, runner_lock
 
 if TYPE_CHECKING:
     from app import Settings
@@ -86,26 +92,66 @@ def prepare_store(factory: sessionmaker[Session], client: ErpClient, settings: S
 
 
 def start_scheduler(factory: sessionmaker[Session], erp_url: str, settings: Settings) -> BackgroundScheduler:
-    """One scheduler per deployment: the incremental pull (more jobs join it as the sync grows)."""
+    """One scheduler per process; the runner lock lets only one process in the deployment run the jobs.
+
+    Jobs: push every second (and at once through `push_now`), pull every 2 s, reconcile every 15 minutes
+    (and at once when an administrator asks), intervals from Settings. Every job id is explicit and
+    replaced on restart; a job never overlaps itself and missed runs are coalesced.
+    """
     client = HttpErpClient(erp_url)
-    scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
-    scheduler.add_job(
-        _pull_job,
-        "interval",
-        seconds=settings.pull_interval_seconds,
-        args=(factory, client),
-        id="pull",
-        replace_existing=True,
+    runner = SyncRunner(
+        factory,
+        runner_lock(factory, lease=timedelta(seconds=settings.lease_seconds)),
+        {
+            "push": lambda: _push(factory, client),
+            "pull": lambda: pull_all(factory, client),
+            "reconcile": lambda: reconcile(factory, HttpChecksumClient(erp_url)),
+        },
+        error_threshold=settings.auto_pause_errors,
+        error_window=timedelta(seconds=settings.auto_pause_window_seconds),
     )
+    scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+    intervals = {
+        "push": settings.push_interval_seconds,
+        "pull": settings.pull_interval_seconds,
+        "reconcile": settings.reconcile_interval_seconds,
+    }
+    for name, seconds in intervals.items():
+        scheduler.add_job(
+            runner.run,
+            "interval",
+            seconds=seconds,
+            args=(name,),
+            id=name,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+    runner.on_reconcile_request = lambda: run_now(scheduler, "reconcile")
     scheduler.start()
+    scheduler.runner = runner  # type: ignore[attr-defined]  # for shutdown: release the lock
     return scheduler
 
 
-def _pull_job(factory: sessionmaker[Session], client: ErpClient) -> None:
-    try:
-        pull_all(factory, client)
-    except Exception:
-        log.exception("pull failed; it runs again at the next interval")
+def run_now(scheduler: BackgroundScheduler, job_id: str) -> None:
+    """Run a job as soon as possible (a no-op when the scheduler has no such job)."""
+    with contextlib.suppress(JobLookupError):
+        scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+
+def stop_scheduler(scheduler: BackgroundScheduler, *, wait: bool = True) -> None:
+    scheduler.shutdown(wait=wait)
+    runner = getattr(scheduler, "runner", None)
+    if runner is not None:
+        runner.lock.release()
+
+
+def _push(factory: sessionmaker[Session], client: ErpClient) -> tuple[int, int]:
+    """Push what is due; (records sent, errors) for the run log (a dead entry is an error)."""
+    from sync.push import push_due
+
+    summary = push_due(factory, client)  # type: ignore[arg-type]
+    return summary.accepted + summary.rejected, summary.dead
 
 
 def main() -> None:  # pragma: no cover - a long-running process
@@ -127,7 +173,7 @@ def main() -> None:  # pragma: no cover - a long-running process
             pass
     except KeyboardInterrupt:
         pass
-    scheduler.shutdown()
+    stop_scheduler(scheduler)
 
 
 if __name__ == "__main__":

@@ -246,22 +246,24 @@ def review(ctx: Any, header: Any, lines: Sequence[Any], problems: dict[int, str]
 
 def confirmation(reference: str, order_id: int, created: bool) -> dbc.Alert:
     short = reference[:8]
-    return dbc.Alert(
-        [
-            html.H2("Order submitted" if created else "This order was already submitted", className="h4"),
-            html.P(
-                [
-                    "Portal reference ",
-                    html.Strong(short, id="wizard-reference-number"),
-                    ". It is waiting for ERP confirmation: the ERP's sales order number appears on the order "
-                    "as soon as the ERP has accepted it.",
-                ]
-            ),
-            html.A("Open the order", href=f"/orders/{order_id}", className="btn btn-primary me-2"),
-            html.A("Go to orders", href="/orders", className="btn btn-outline-secondary me-2"),
-            html.A("Place another order", href="/create-order", className="btn btn-outline-secondary"),
-        ],
-        color="success",
-        id="wizard-confirmation-alert",
+    return html.Div(
+        dbc.Alert(
+            [
+                html.H2("Order submitted" if created else "This order was already submitted", className="h4"),
+                html.P(
+                    [
+                        "Portal reference ",
+                        html.Strong(short, id="wizard-reference-number"),
+                        ". It is waiting for ERP confirmation: the ERP's sales order number appears on the order "
+                        "as soon as the ERP has accepted it.",
+                    ]
+                ),
+                html.A("Open the order", href=f"/orders/{order_id}", className="btn btn-primary me-2"),
+                html.A("Go to orders", href="/orders", className="btn btn-outline-secondary me-2"),
+                html.A("Place another order", href="/create-order", className="btn btn-outline-secondary"),
+            ],
+            color="success",
+            id="wizard-confirmation-alert",
+        ),
         role="status",
     )

@@ -125,15 +125,15 @@ class Readiness:
     def message(self) -> str:
         if self.missing:
             return (
-                f"Ordering needs a {_join(self.missing)} on the "
-                f"{'customer account' if self.problem == 'account' else 'contact'}, "
-                "and only an administrator can set them."
+                f"The {'customer account' if self.problem == 'account' else 'contact'} has no "
+                f"{_join(self.missing)} yet. Only an administrator can set "
+                f"{'it' if len(self.missing) == 1 else 'them'}."
             )
         return self.problem
 
 
 def _join(words: Sequence[str]) -> str:
-    words = [w[0].lower() + w[1:] if i else w for i, w in enumerate(words)]
+    words = [w[0].lower() + w[1:] for w in words]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 

@@ -254,8 +254,8 @@ def confirmation(reference: str, order_id: int, created: bool) -> dbc.Alert:
                     [
                         "Portal reference ",
                         html.Strong(short, id="wizard-reference-number"),
-                        ". It is waiting for ERP confirmation: the ERP's sales order number appears on the order "
-                        "as soon as the ERP has accepted it.",
+                        ". It is waiting for ERP confirmation: the ERP's sales order number appears on "
+                        "the order as soon as the ERP has accepted it.",
                     ]
                 ),
                 html.A("Open the order", href=f"/orders/{order_id}", className="btn btn-primary me-2"),

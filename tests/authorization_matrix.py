@@ -82,4 +82,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "pages._create_order_items.import_lines": SIGNED_IN_ONLY_SCOPED,
     "pages._create_order_items.copy_order_lines": SIGNED_IN_ONLY_SCOPED,
     "pages._create_order_items.update_past_orders": SIGNED_IN_ONLY_SCOPED,
+    # Sync health: administrators only (reads and every write).
+    "pages.sync_health.update_sync_health": ADMIN_ONLY,
+    "pages.sync_health.handle_sync_action": ADMIN_ONLY,
 }

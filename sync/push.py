@@ -1,8 +1,8 @@
 """Push portal writes to the ERP: the outbox, in order per record, with backoff, jitter and idempotency keys.
 
-Every entry is claimed in its own short transaction before the ERP is called (its attempt counted and its
-next attempt already scheduled as if it failed), so a crash between the call and the local commit leaves
-an entry that is simply tried again; the idempotency key makes that retry find the ERP order the first
+Due entries are claimed in one short transaction before the ERP is called (the attempt counted, the entry
+held for a lease), so a crash between the call and the local commit leaves an entry that is simply tried
+again when the lease ends; the idempotency key makes that retry find the ERP order the first
 attempt created instead of making a second one. The ERP's answer is applied in one local transaction:
 outbox state, the order's number and sync state, and its timeline event.
 """
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +40,7 @@ class PushPolicy:
     max_delay: timedelta = timedelta(minutes=5)
     max_attempts: int = 20  # with the defaults about an hour of trying before "dead"
     max_age: timedelta = timedelta(days=1)  # dual-write drops failed records after a day; we keep them dead
+    claim_lease: timedelta = timedelta(minutes=2)  # longer than an ERP call may take (client timeout)
 
     def delay(self, attempts: int, rng: random.Random) -> timedelta:
         """Wait after failed attempt number ``attempts``: half fixed, half random, so many retries spread."""
@@ -93,15 +96,27 @@ def due_entries(session: Session, now: datetime, limit: int) -> list[OutboxEntry
     return list(session.scalars(stmt))
 
 
-def _claim(factory: sessionmaker[Session], entry_id: int, attempts: int, retry_at: datetime) -> bool:
-    """Count the attempt and schedule the retry before calling the ERP; False if someone else took it."""
+def _claim(factory: sessionmaker[Session], ids: list[int], now: datetime, lease: timedelta) -> dict[int, int]:
+    """Take due entries for this run: count the attempt and hold them for ``lease`` before the ERP is called.
+
+    If the process dies before recording the outcome, the entry is simply due again when the lease ends;
+    an entry another runner took meanwhile is no longer due and is not returned. Entry id -> attempt.
+    """
+    if not ids:
+        return {}
     with factory() as session, session.begin():
-        claimed = session.execute(
+        rows = session.execute(
             update(OutboxEntry)
-            .where(OutboxEntry.id == entry_id, OutboxEntry.state == PENDING, OutboxEntry.attempts == attempts)
-            .values(attempts=attempts + 1, next_attempt_at=retry_at)
-        )
-        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+            .where(
+                OutboxEntry.id.in_(ids),
+                OutboxEntry.state == PENDING,
+                (OutboxEntry.next_attempt_at.is_(None)) | (OutboxEntry.next_attempt_at <= now),
+            )
+            .values(attempts=OutboxEntry.attempts + 1, next_attempt_at=now + lease)
+            .returning(OutboxEntry.id, OutboxEntry.attempts)
+            .execution_options(synchronize_session=False)
+        ).all()
+    return {int(entry_id): int(attempt) for entry_id, attempt in rows}
 
 
 def push_due(
@@ -112,50 +127,80 @@ def push_due(
     limit: int = 100,
     policy: PushPolicy = DEFAULT_POLICY,
     rng: random.Random | None = None,
+    workers: int = 4,
 ) -> PushSummary:
-    """Push up to ``limit`` due outbox entries, oldest first; the scheduler calls this every second."""
+    """Push up to ``limit`` due outbox entries, oldest first; the scheduler calls this every second.
+
+    Due entries belong to different records (a later entry of a record waits for the earlier one), so
+    they go out on ``workers`` threads at once without ever overtaking each other within one record.
+    """
     now = now or _utcnow()
     rng = rng or random.Random()
     summary = PushSummary()
     with factory() as session:
-        entries = [(e.id, e.entity, e.operation, e.attempts) for e in due_entries(session, now, limit)]
-    for entry_id, entity, operation, attempts in entries:
-        retry_at = now + policy.delay(attempts + 1, rng)
-        if not _claim(factory, entry_id, attempts, retry_at):
-            continue
-        _push_one(factory, client, entry_id, entity, operation, now, policy, summary)
+        due = [(e.id, e.entity, e.operation) for e in due_entries(session, now, limit)]
+    claimed = _claim(factory, [entry_id for entry_id, _, _ in due], now, policy.claim_lease)
+    jobs = [
+        _Job(entry_id, entity, operation, claimed[entry_id], policy.delay(claimed[entry_id], rng))
+        for entry_id, entity, operation in due
+        if entry_id in claimed
+    ]
+    lock = threading.Lock()
+
+    def run(job: _Job) -> None:
+        _push_one(factory, client, job, now, policy, summary, lock)
+
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            run(job)
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox-push") as pool:
+            list(pool.map(run, jobs))
     return summary
+
+
+@dataclass(frozen=True)
+class _Job:
+    entry_id: int
+    entity: str
+    operation: str
+    attempt: int
+    backoff: timedelta  # drawn up front, on the caller's thread: the random stream stays deterministic
 
 
 def _push_one(
     factory: sessionmaker[Session],
     client: ErpClient,
-    entry_id: int,
-    entity: str,
-    operation: str,
+    job: _Job,
     now: datetime,
     policy: PushPolicy,
     summary: PushSummary,
+    lock: threading.Lock,
 ) -> None:
     """Call the ERP for one claimed entry and record the outcome."""
+    entry_id = job.entry_id
     try:
         with factory() as session:
-            answer = _call_erp(session, client, entry_id, entity, operation)
+            answer = _call_erp(session, client, entry_id, job.entity, job.operation)
     except ErpRejected as exc:
         _record_reject(factory, entry_id, exc, now)
-        summary.rejected += 1
+        with lock:
+            summary.rejected += 1
     except Exception as exc:  # transient (5xx, timeout, connection) or a bug: try again later, bounded
         if not isinstance(exc, ErpTransientError):
             log.exception("push of outbox entry %s failed unexpectedly", entry_id)
         reason = f"{type(exc).__name__}: {exc}"
-        summary.errors.append(reason)
-        if _record_transient(factory, entry_id, reason, now, policy):
-            summary.dead += 1
-        else:
-            summary.retrying += 1
+        dead = _record_transient(factory, entry_id, reason, now + job.backoff, now, policy)
+        with lock:
+            summary.errors.append(reason)
+            if dead:
+                summary.dead += 1
+            else:
+                summary.retrying += 1
     else:
-        _record_success(factory, entry_id, entity, answer, now)
-        summary.accepted += 1
+        _record_success(factory, entry_id, job.entity, answer, now)
+        with lock:
+            summary.accepted += 1
 
 
 def _call_erp(session: Session, client: ErpClient, entry_id: int, entity: str, operation: str) -> Record:
@@ -252,12 +297,17 @@ def _mark_order_rejected(session: Session, order_id: int, reason: str, at: datet
 
 
 def _record_transient(
-    factory: sessionmaker[Session], entry_id: int, reason: str, now: datetime, policy: PushPolicy
+    factory: sessionmaker[Session],
+    entry_id: int,
+    reason: str,
+    retry_at: datetime,
+    now: datetime,
+    policy: PushPolicy,
 ) -> bool:
-    """Keep the retry the claim scheduled, or give up ("dead") after too many attempts or too long."""
+    """Schedule the retry (backoff with jitter), or give up ("dead") after too many attempts or too long."""
     with factory() as session, session.begin():
         entry = session.get_one(OutboxEntry, entry_id)
-        entry.last_error = reason
+        entry.last_error, entry.next_attempt_at = reason, retry_at
         too_old = entry.created_at is not None and now - entry.created_at > policy.max_age
         if entry.attempts >= policy.max_attempts or too_old:
             entry.state, entry.next_attempt_at = DEAD, None

@@ -27,6 +27,7 @@ from data.models import (
     PriceList,
     WebRole,
 )
+from data.outbox import enqueue_contact
 from data.passwords import hash_password, password_problem
 
 MAX_LISTING = 1000
@@ -395,6 +396,7 @@ def create_contact(
     )
     session.add(contact)
     session.flush()
+    enqueue_contact(session, contact)  # to the ERP, in this transaction
     return contact
 
 
@@ -428,6 +430,8 @@ def update_contact(session: Session, principal: Principal, contact_id: int | str
     for field, value in changes.items():
         setattr(contact, field, value)
     session.flush()
+    if changes:
+        enqueue_contact(session, contact)  # to the ERP, in this transaction
     return contact
 
 

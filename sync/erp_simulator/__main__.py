@@ -1,6 +1,8 @@
 """Run the ERP simulator on its own: ``python -m sync.erp_simulator --port 8060``.
 
-Creates the store, fills it with demo data when it is empty, and serves the API with werkzeug.
+Creates the store, fills it with demo data when it is empty, and serves the API with werkzeug. Orders
+move on and master data changes every ``--tick`` seconds (0: never); faults are switched on at run time
+with ``POST /admin/faults`` (see :mod:`.faults`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from werkzeug.serving import run_simple
 
 from .api import ErpState, create_erp_app
 from .generate import generate
+from .lifecycle import Ticker
 from .store import is_empty
 
 #: The same file the portal's embedded simulator uses (``$DATA_DIR/erp.sqlite``).
@@ -30,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
     parser.add_argument("--orders", type=int, default=2000, help="demo orders for an empty store")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--tick", type=float, default=5.0, help="seconds between lifecycle ticks (0: off)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     url = make_url(args.db)
@@ -42,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     if empty:
         counts = generate(state.engine, seed=args.seed, orders=args.orders)
         print(f"ERP simulator: generated {counts['SalesOrderHeadersV2']:,} demo orders", flush=True)
+    if args.tick > 0:
+        Ticker(state.engine, args.tick, clock=state.faults.clock, seed=args.seed).start()
     run_simple(args.host, args.port, app, threaded=True)
     return 0
 

@@ -173,7 +173,7 @@ def _remember_reject(conn: Connection, key: str, entity_set: str, reject: Reject
 
 
 @dataclass(frozen=True)
-class _Line:
+class OrderLine:
     number: int
     item: str
     description: str | None
@@ -185,7 +185,7 @@ class _Line:
     country: str
 
 
-def _parse_lines(body: Mapping[str, Any], requested: date, address: str, country: str) -> list[_Line]:
+def _parse_lines(body: Mapping[str, Any], requested: date, address: str, country: str) -> list[OrderLine]:
     raw = body.get("SalesOrderLines")
     if not isinstance(raw, list) or not raw:
         raise BadPayload("SalesOrderLines must list at least one line.")
@@ -200,7 +200,7 @@ def _parse_lines(body: Mapping[str, Any], requested: date, address: str, country
             raise BadPayload("LineNumber must be a distinct positive integer.")
         numbers.add(number)
         lines.append(
-            _Line(
+            OrderLine(
                 number=number,
                 item=str(_text(item, "ItemNumber", limit=20)),
                 description=_text(item, "LineDescription", required=False),
@@ -228,7 +228,7 @@ def _validate_customer(conn: Connection, area: str, account: str) -> RowMapping:
     return customer
 
 
-def _validate_lines(conn: Connection, area: str, lines: Sequence[_Line]) -> dict[str, str]:
+def _validate_lines(conn: Connection, area: str, lines: Sequence[OrderLine]) -> dict[str, str]:
     """Each product released to the company and not discontinued, in one of its sales units; names back."""
     items = sorted({line.item for line in lines})
     products = {
@@ -303,7 +303,7 @@ def _check_credit(conn: Connection, customer: RowMapping, amount: Decimal) -> No
 
 def _order_values(
     body: Mapping[str, Any], customer: RowMapping, key: str, now: datetime
-) -> tuple[dict[str, Any], list[_Line]]:
+) -> tuple[dict[str, Any], list[OrderLine]]:
     """Header column values (without number and sequence) and the parsed lines."""
     requested = _date(body, "RequestedReceiptDate")
     address = str(_text(body, "DeliveryAddressDescription", limit=120))
@@ -347,8 +347,8 @@ def _order_values(
 
 
 def insert_order(
-    conn: Connection, header: dict[str, Any], lines: Sequence[_Line], names: Mapping[str, str], first: int
-) -> None:
+    conn: Connection, header: dict[str, Any], lines: Sequence[OrderLine], names: Mapping[str, str], first: int
+) -> str:
     """Insert a validated order: number from the company's sequence, ChangeSequence from ``first`` on."""
     area = header["dataAreaId"]
     number = format_sales_order_number(allocate(conn, SALES_ORDER_SEQUENCE, area))
@@ -383,6 +383,7 @@ def insert_order(
         )
     )
     conn.execute(insert(sales_order_lines), rows)
+    return number
 
 
 def create_sales_order(
@@ -483,55 +484,71 @@ def _contact_values(conn: Connection, body: Mapping[str, Any], area: str, partia
     return values
 
 
+def _seen_key(conn: Connection, key: str) -> RowMapping | None:
+    return (
+        conn.execute(select(idempotency_keys).where(idempotency_keys.c.IdempotencyKey == key))
+        .mappings()
+        .first()
+    )
+
+
+def _contact_answer(conn: Connection, seen: Any, status: int) -> WriteResult:
+    """The answer for a contact key: the remembered refusal, or the contact it created as it is now."""
+    if seen["StatusCode"] == 422:
+        raise Rejected(seen["ErrorCode"], seen["ErrorMessage"])
+    row = _contact_row(conn, seen["ResourceKey"])
+    if row is None:
+        raise NotFound(f"Contact {seen['ResourceKey']} no longer exists.")
+    return WriteResult(status, row)
+
+
 def create_contact(engine: Engine, body: Mapping[str, Any], key: str, now: datetime) -> WriteResult:
-    """Create a contact person of a customer, or return the one this idempotency key created."""
+    """Create a contact person of a customer, or answer as before for a key already seen."""
     if not isinstance(body, Mapping):
         raise BadPayload("The body must be a JSON object.")
-    with engine.connect() as conn:
-        with conn.begin() as trans:
-            sequence = next_change_sequence(conn)
-            seen = (
-                conn.execute(select(idempotency_keys).where(idempotency_keys.c.IdempotencyKey == key))
-                .mappings()
-                .first()
-            )
+    try:
+        with engine.connect() as conn:
+            with conn.begin() as trans:
+                sequence = next_change_sequence(conn)  # the writers' lock, taken first
+                seen = _seen_key(conn, key)
+                if seen is not None:
+                    trans.rollback()
+                else:
+                    area = str(_text(body, "dataAreaId", limit=8))
+                    try:
+                        values = _contact_values(conn, body, area, partial=False)
+                    except Rejected as exc:
+                        _remember_reject(conn, key, CONTACTS, exc, now)
+                        trans.commit()
+                        raise
+                    contact_id = _next_contact_id(conn)
+                    conn.execute(
+                        insert(contact_persons).values(
+                            dataAreaId=area,
+                            ContactPersonId=contact_id,
+                            ChangeSequence=sequence,
+                            ModifiedDateTime=now,
+                            **values,
+                        )
+                    )
+                    conn.execute(
+                        insert(idempotency_keys).values(
+                            IdempotencyKey=key,
+                            EntitySet=CONTACTS,
+                            StatusCode=201,
+                            ResourceKey=contact_id,
+                            CreatedDateTime=now,
+                        )
+                    )
             if seen is not None:
-                trans.rollback()
-                if seen["StatusCode"] == 422:
-                    raise Rejected(seen["ErrorCode"], seen["ErrorMessage"])
-                row = _contact_row(conn, seen["ResourceKey"])
-                if row is None:
-                    raise NotFound(f"Contact {seen['ResourceKey']} no longer exists.")
-                return WriteResult(200, row)
-            area = str(_text(body, "dataAreaId", limit=8))
-            try:
-                values = _contact_values(conn, body, area, partial=False)
-            except Rejected as exc:
-                _remember_reject(conn, key, CONTACTS, exc, now)
-                trans.commit()
+                return _contact_answer(conn, seen, 200)
+            return _contact_answer(conn, {"StatusCode": 201, "ResourceKey": contact_id}, 201)
+    except IntegrityError:  # a concurrent create with the same key won
+        with engine.connect() as conn:
+            again = _seen_key(conn, key)
+            if again is None:
                 raise
-            contact_id = _next_contact_id(conn)
-            conn.execute(
-                insert(contact_persons).values(
-                    dataAreaId=area,
-                    ContactPersonId=contact_id,
-                    ChangeSequence=sequence,
-                    ModifiedDateTime=now,
-                    **values,
-                )
-            )
-            conn.execute(
-                insert(idempotency_keys).values(
-                    IdempotencyKey=key,
-                    EntitySet=CONTACTS,
-                    StatusCode=201,
-                    ResourceKey=contact_id,
-                    CreatedDateTime=now,
-                )
-            )
-        row = _contact_row(conn, contact_id)
-    assert row is not None
-    return WriteResult(201, row)
+            return _contact_answer(conn, again, 200)
 
 
 def update_contact(engine: Engine, contact_id: str, body: Mapping[str, Any], now: datetime) -> WriteResult:

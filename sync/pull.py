@@ -484,15 +484,17 @@ class PageResult:
     quarantined: int = 0
 
 
-def _read(spec: EntitySync, record: Record, lookups: Lookups) -> dict[str, Any]:
-    """The portal values of one record, or Malformed/MissingReference/a read error saying why not."""
+def _check_shape(spec: EntitySync, record: Any) -> None:
+    """Raise Malformed unless the record is an object with every required field and a ChangeSequence."""
     if not isinstance(record, dict):
         raise Malformed(f"not a record but {type(record).__name__}")
     missing = [name for name in spec.required if record.get(name) is None]
     if missing:
         raise Malformed(f"required field {', '.join(missing)} missing")
-    int(record["ChangeSequence"])
-    return spec.convert(record, lookups)
+    try:
+        int(record["ChangeSequence"])
+    except (KeyError, TypeError, ValueError):
+        raise Malformed("ChangeSequence missing or not a number") from None
 
 
 def _quarantine(session: Session, spec: EntitySync, record: Any, reason: str) -> int | None:
@@ -537,21 +539,35 @@ def _is_quarantined(session: Session, missing: MissingReference) -> bool:
 def _convert_page(
     session: Session, spec: EntitySync, records: Sequence[Record], result: PageResult
 ) -> tuple[Lookups, list[tuple[Record, dict[str, Any]]]]:
-    """Convert a page; malformed records go to quarantine and the batch continues (R9)."""
-    lookups = Lookups(session, [r for r in records if isinstance(r, dict)])
-    converted: list[tuple[Record, dict[str, Any]]] = []
-    for record in records:
+    """Convert a page; malformed records go to quarantine and the batch continues (R9).
+
+    The shape check comes first, for the whole page: the look-ups read the key fields of every record,
+    so one record without them must not spoil the others.
+    """
+    readable: list[Record] = []
+    problems: dict[int, str] = {}
+    for index, record in enumerate(records):
         try:
-            converted.append((record, _read(spec, record, lookups)))
-        except MissingReference as exc:
-            if not _is_quarantined(session, exc):
-                result.stopped = str(exc)
-                break
-            sequence = _quarantine(session, spec, record, f"refers to a quarantined record: {exc}")
-        except READ_ERRORS as exc:
-            sequence = _quarantine(session, spec, record, f"{type(exc).__name__}: {exc}")
-        else:
-            continue
+            _check_shape(spec, record)
+            readable.append(record)
+        except Malformed as exc:
+            problems[index] = f"Malformed: {exc}"
+    lookups = Lookups(session, readable)
+    converted: list[tuple[Record, dict[str, Any]]] = []
+    for index, record in enumerate(records):
+        reason = problems.get(index)
+        if reason is None:
+            try:
+                converted.append((record, spec.convert(record, lookups)))
+                continue
+            except MissingReference as exc:
+                if not _is_quarantined(session, exc):
+                    result.stopped = str(exc)
+                    break
+                reason = f"refers to a quarantined record: {exc}"
+            except READ_ERRORS as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+        sequence = _quarantine(session, spec, record, reason)
         result.quarantined += 1
         if sequence is not None:
             result.last_sequence = max(result.last_sequence, sequence)

@@ -1,0 +1,169 @@
+"""Pull under faults and ERP life: malformed records are quarantined with their reason while the batch
+continues, the ERP's own changes (lifecycle, phone/EDI orders, master data) arrive exactly, batches stay
+within 1,000 records with the cursor in the same transaction, and an older ERP change never overwrites a
+newer one. Portal store on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from data.models import QuarantinedRecord, SalesOrder, SyncCursor
+from sync import pull as pull_module
+from sync.erp_client import HttpErpClient, Record
+from sync.erp_simulator.faults import FaultInjector
+from sync.erp_simulator.lifecycle import LifecycleOptions, advance
+from sync.pull import ENTITY_SYNCS, PAGE_SIZE, apply_page, pull_all, pull_entity_set
+from tests.integration.test_initial_sync import erp_checksums, portal_checksums
+from tests.sync_factories import FakeClock, SimulatedErp, assert_i1_each_order_once_in_erp, simulated_erp
+
+NOW = datetime(2026, 11, 21, 10, 0)
+
+
+@pytest.fixture
+def erp(tmp_path) -> Iterator[SimulatedErp]:
+    with simulated_erp(tmp_path, faults=FaultInjector(seed=4, clock=FakeClock(NOW))) as served:
+        yield served
+
+
+@pytest.fixture
+def synced(erp, portal_sessions):
+    """The portal after a clean initial pull."""
+    pull_all(portal_sessions, HttpErpClient(erp.url), kind="initial")
+    return portal_sessions
+
+
+def _busy_erp(erp: SimulatedErp, ticks: int, seed: int = 2) -> None:
+    """The ERP lives: orders move on, new phone/EDI orders, master data changes."""
+    options = LifecycleOptions(orders_per_tick=20, new_order_probability=1, master_change_probability=1)
+    rng = random.Random(seed)
+    for _ in range(ticks):
+        advance(erp.engine, NOW, rng, options=options)
+
+
+def _quarantine(sessions) -> list[QuarantinedRecord]:
+    with sessions() as session:
+        return list(session.scalars(select(QuarantinedRecord).order_by(QuarantinedRecord.id)))
+
+
+def test_the_erps_own_changes_arrive_exactly(erp, synced):
+    _busy_erp(erp, ticks=15)
+
+    summary = pull_all(synced, HttpErpClient(erp.url))
+
+    assert summary.applied["SalesOrderHeadersV2"] >= 15 and not summary.stopped
+    assert portal_checksums(synced) == erp_checksums(erp.engine)
+    with synced() as session:
+        erp_made = session.scalar(select(func.count()).where(SalesOrder.origin_code.in_(("Phone", "EDI"))))
+    assert erp_made and erp_made >= 15
+    assert_i1_each_order_once_in_erp(synced, erp.engine)
+
+
+def test_malformed_records_are_quarantined_and_the_batch_continues(erp, synced):
+    _busy_erp(erp, ticks=10)
+    erp.faults.configure({"malformed_rate": 0.2, "seed": 8})
+
+    summary = pull_all(synced, HttpErpClient(erp.url))
+
+    damaged = list(erp.faults.malformed_served)
+    quarantined = _quarantine(synced)
+    assert damaged and not summary.stopped
+    by_sequence = {(q.entity_set, q.change_sequence): q for q in quarantined}
+    for entity_set, sequence, field in damaged:  # every damaged record, with its reason and content
+        record = by_sequence[(entity_set, sequence)]
+        assert field in record.reason or "Invalid" in record.reason or "refers to" in record.reason, (
+            record.reason
+        )
+        assert record.record["ChangeSequence"] == sequence and record.record_key
+    damaged_keys = {(e, s) for e, s, _ in damaged}
+    for record in quarantined:  # and nothing else but records that refer to one of them
+        assert (record.entity_set, record.change_sequence) in damaged_keys or record.reason.startswith(
+            "refers to a quarantined record"
+        )
+    assert sum(summary.applied.values()) > len(quarantined)  # the rest of each batch was applied
+    with synced() as session:
+        cursors = dict(session.execute(select(SyncCursor.entity_set, SyncCursor.last_sequence)).all())
+    for entity_set, sequence, _field in damaged:
+        assert cursors[entity_set] >= sequence  # the pull moved past them: never stuck on a bad record
+    # a clean pull afterwards does not bring them back; the quarantine keeps them with their reason
+    erp.faults.configure({"reset": True})
+    pull_all(synced, HttpErpClient(erp.url))
+    assert len(_quarantine(synced)) == len(quarantined)
+
+
+def test_records_that_refer_to_a_quarantined_one_do_not_stop_the_pull(erp, synced):
+    _busy_erp(erp, ticks=3)
+    erp.faults.configure({"malformed_rate": 1})
+
+    summary = pull_all(synced, HttpErpClient(erp.url))
+
+    assert not summary.stopped and not any(summary.applied.values())
+    quarantined = _quarantine(synced)
+    assert len(quarantined) == len(erp.faults.malformed_served) > 0  # every record, none left behind
+    assert {q.entity_set for q in quarantined} >= {"SalesOrderHeadersV2", "SalesOrderLines"}
+
+
+class OversizedPages(HttpErpClient):
+    """An ERP that ignores $top and sends everything in one page."""
+
+    def iter_pages(
+        self, entity_set: str, *, after_sequence: int = 0, top: int = 1000
+    ) -> Iterator[list[Record]]:
+        records = [
+            r
+            for page in super().iter_pages(entity_set, after_sequence=after_sequence, top=5000)
+            for r in page
+        ]
+        yield records
+
+
+def test_batches_stay_within_1000_records_with_their_cursor(erp, portal_sessions, monkeypatch):
+    sizes: list[int] = []
+    cursor_seen: list[int] = []
+    original = pull_module.apply_page
+
+    def recording(session, spec, records):
+        sizes.append(len(records))
+        result = original(session, spec, records)
+        if spec.entity_set == "SalesOrderLines" and len(cursor_seen) == 0:
+            cursor_seen.append(result.last_sequence)
+            raise RuntimeError("crash after applying the first batch, before its commit")
+        return result
+
+    monkeypatch.setattr(pull_module, "apply_page", recording)
+    with pytest.raises(RuntimeError):
+        pull_all(portal_sessions, OversizedPages(erp.url))
+    with portal_sessions() as session:
+        lines_cursor = session.get(SyncCursor, "SalesOrderLines")
+        lines = session.scalar(select(func.count()).select_from(pull_module.SalesOrderLine))
+    assert max(sizes) == PAGE_SIZE and lines_cursor is None and lines == 0  # data and cursor rolled back
+
+    monkeypatch.setattr(pull_module, "apply_page", original)
+    pull_all(portal_sessions, OversizedPages(erp.url))
+    assert portal_checksums(portal_sessions) == erp_checksums(erp.engine)
+
+
+def test_an_older_erp_change_never_overwrites_a_newer_one(erp, synced):
+    spec = next(s for s in ENTITY_SYNCS if s.entity_set == "CustomersV3")
+    client = HttpErpClient(erp.url)
+    (record,) = next(client.iter_pages("CustomersV3", after_sequence=0, top=1))
+    newer = {**record, "OrganizationName": "Newer Name", "ChangeSequence": record["ChangeSequence"] + 10**9}
+    older = {**record, "OrganizationName": "Older Name"}
+
+    with synced() as session, session.begin():
+        apply_page(session, spec, [newer])
+    with synced() as session, session.begin():
+        apply_page(session, spec, [older])
+
+    with synced() as session:
+        from data.models import CustomerAccount
+
+        name = session.scalar(
+            select(CustomerAccount.name).where(CustomerAccount.account_number == record["CustomerAccount"])
+        )
+    assert name == "Newer Name"
+    assert pull_entity_set(synced, client, spec).applied == 0  # nothing newer in the ERP

@@ -292,3 +292,45 @@ def _generated_portal_orders(env: Env) -> int:
             )
             or 0
         )
+
+
+def test_contacts_created_and_changed_in_the_portal_reach_the_erp_in_order(env):
+    from data.contacts import create_contact, update_contact
+    from data.models import Contact
+    from sync.erp_simulator.store import contact_persons
+
+    with session_scope(env.sessions) as session:
+        contact = create_contact(
+            session, ADMIN, email="new.buyer@example.com", first_name="New", last_name="Buyer",
+            legal_entity_id="USMF", account_number="US-001",
+        )  # fmt: skip
+        contact_id = contact.id
+    with session_scope(env.sessions) as session:
+        update_contact(session, ADMIN, contact_id, last_name="Renamed")
+    env.erp.faults.configure({"outage": True})
+    env.clock.advance(seconds=5)  # the entries were queued on the real clock
+
+    push_due(env.sessions, env.client, now=env.clock())
+
+    with env.sessions() as session:
+        entries = session.scalars(select(OutboxEntry).where(OutboxEntry.entity == "contact")).all()
+    assert [(e.operation, e.state, e.attempts) for e in entries] == [
+        ("create", "pending", 1),
+        ("update", "pending", 0),
+    ]
+    env.erp.faults.configure({"outage": False})
+    drain(env, env.client)
+
+    with env.sessions() as session:
+        erp_id = session.get_one(Contact, contact_id).erp_contact_id
+    with env.erp.engine.connect() as conn:
+        rows = conn.execute(
+            select(contact_persons.c.ContactPersonId, contact_persons.c.LastName).where(
+                contact_persons.c.PrimaryEmailAddress == "new.buyer@example.com"
+            )
+        ).all()
+    assert erp_id and [tuple(r) for r in rows] == [(erp_id, "Renamed")]
+    pull_all(env.sessions, env.client)  # comes back from the ERP as the same contact
+    with env.sessions() as session:
+        same = session.scalars(select(Contact).where(Contact.email == "new.buyer@example.com")).all()
+    assert [(c.id, c.erp_contact_id, c.last_name) for c in same] == [(contact_id, erp_id, "Renamed")]

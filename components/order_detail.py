@@ -13,6 +13,7 @@ from components.orders import (
     freshness,
     moment,
     money,
+    portal_reference,
     status_badge,
     status_legend,
     sync_badge,
@@ -42,7 +43,7 @@ def not_found() -> html.Div:
 def order_title(order: SalesOrder) -> str:
     if order.sales_order_number:
         return f"Order {order.sales_order_number}"
-    return f"Portal order {order.portal_order_id or order.id}"
+    return f"Portal order {portal_reference(order.portal_order_id, order.id)}"
 
 
 def _field(label: str, value) -> list:
@@ -226,6 +227,13 @@ def order_view(
                     html.H1(order_title(order), className="me-3 mb-0"),
                     status_badge(order.processing_status),
                     sync_badge(order.sync_state),
+                    html.A(
+                        "Reorder",
+                        href=f"/create-order?reorder={order.id}",
+                        className="btn btn-sm btn-outline-primary ms-auto",
+                        id="order-reorder",
+                        title="Start a new order with these items at today's prices",
+                    ),
                 ],
                 className="d-flex flex-wrap align-items-center mb-1",
             ),

@@ -151,6 +151,11 @@ def grid_columns(*, show_customer: bool, show_placed_by: bool) -> list[dict]:
     ]
 
 
+def portal_reference(portal_order_id: str | None, order_id: int) -> str:
+    """How people refer to an order the ERP has not numbered yet: the start of its portal key."""
+    return portal_order_id[:8] if portal_order_id else str(order_id)
+
+
 def grid_row(row: dict) -> dict:
     """One grid row from a data/orders.py row: plain JSON, labels resolved, money as a string."""
     status = STATUSES.get(row["processing_status"], (row["processing_status"], "", ""))
@@ -161,7 +166,7 @@ def grid_row(row: dict) -> dict:
         customer = f"{customer} · {row['name']}"
     return {
         "id": row["id"],
-        "order": row["sales_order_number"] or f"Portal {row['portal_order_id'] or row['id']}",
+        "order": row["sales_order_number"] or f"Portal {portal_reference(row['portal_order_id'], row['id'])}",
         "sales_order_name": row["sales_order_name"],
         "customer": customer,
         "customer_reference": row["customer_requisition_number"],

@@ -12,7 +12,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
-from components.orders import day, money
+from components.orders import day, money, portal_reference
 
 STEPS = ("Order information", "Items", "Review and submit")
 
@@ -112,19 +112,18 @@ def lines_table(
         if editable:
             actions = html.Td(
                 [
-                    dbc.Button(
+                    html.Button(
                         "Edit",
                         id={"type": "wizard-edit-line", "index": index},
-                        size="sm",
-                        color="link",
+                        type="button",
+                        className="btn btn-link btn-sm",
                         **{"aria-label": f"Edit line {index + 1}, {line.item_number}"},
                     ),
-                    dbc.Button(
+                    html.Button(
                         "Remove",
                         id={"type": "wizard-remove-line", "index": index},
-                        size="sm",
-                        color="link",
-                        className="text-danger",
+                        type="button",
+                        className="btn btn-link btn-sm text-danger",
                         **{"aria-label": f"Remove line {index + 1}, {line.item_number}"},
                     ),
                 ],
@@ -245,7 +244,7 @@ def review(ctx: Any, header: Any, lines: Sequence[Any], problems: dict[int, str]
 
 
 def confirmation(reference: str, order_id: int, created: bool) -> dbc.Alert:
-    short = reference[:8]
+    short = portal_reference(reference, order_id)
     return html.Div(
         dbc.Alert(
             [

@@ -11,7 +11,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 import components.wizard as ui
-from components.orders import money
+from components.orders import money, portal_reference
 from data.catalog import get_orderable, search_products
 from data.db import current_sessions, session_scope
 from data.order_entry import (
@@ -184,7 +184,7 @@ def update_lines_view(store, account):
         if context is None:
             return None
         lines, problems = price_lines(session, principal, context, draft_lines(store, principal), today())
-    return ui.lines_table(lines, problems, context.currency_code, editable=True, table_id="wizard-lines")
+    return ui.lines_table(lines, problems, context.currency_code, editable=True, table_id="wizard-item-lines")
 
 
 @callback(
@@ -437,6 +437,12 @@ def copy_order_lines(from_link, _copy, account, chosen, store):
     return store, ui.notes([copied, *result.notes])
 
 
+def _past_order_label(row) -> str:
+    number = row["sales_order_number"] or f"Portal {portal_reference(row['portal_order_id'], row['id'])}"
+    name = row["customer_requisition_number"] or row["sales_order_name"]
+    return f"{number} · {row['order_date']:%Y-%m-%d} · {name}"
+
+
 @callback(Output(PAST_ORDER, "options"), Input(PAST_ORDER, "search_value"), State(PAST_ORDER, "value"))
 def update_past_orders(search, chosen):
     """The reader's own visible orders, newest first, searched by number, reference or name."""
@@ -444,14 +450,7 @@ def update_past_orders(search, chosen):
     query = parse_query({"text": text(search)})
     with session_scope(current_sessions()) as session:
         page = fetch_page(session, principal, query, 0, 20, {})
-    options = [
-        {
-            "label": f"{row['sales_order_number'] or 'Portal ' + (row['portal_order_id'] or '')[:8]} · "
-            f"{row['order_date']:%Y-%m-%d} · {row['customer_requisition_number'] or row['sales_order_name']}",
-            "value": row["id"],
-        }
-        for row in page.rows
-    ]
+    options = [{"label": _past_order_label(row), "value": row["id"]} for row in page.rows]
     chosen = parse_id(chosen)
     if chosen and all(o["value"] != chosen for o in options):
         options.insert(0, {"label": f"Order {chosen}", "value": chosen})

@@ -108,7 +108,11 @@ def _step_one() -> html.Section:
                     ),
                 ]
             ),
-            ui.field("Delivery address", dbc.Select(id=ADDRESS, options=[], **PERSIST), ADDRESS),
+            ui.field(
+                "Delivery address",
+                dbc.Select(id=ADDRESS, options=[], placeholder="Choose a delivery address", **PERSIST),
+                ADDRESS,
+            ),
             html.Fieldset(
                 [
                     html.Legend("New delivery address", className="h6"),
@@ -252,7 +256,7 @@ def update_wizard_setup(account, receipt, country, key):
         False,
         not principal.is_admin,
         ui.autofill(ctx),
-        [{"label": "Choose a delivery address", "value": "", "disabled": True}, *addresses],
+        addresses,
         [{"label": c, "value": c} for c in countries],
         country,
         not ctx.country_choice,

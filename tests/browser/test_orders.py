@@ -14,10 +14,10 @@ pytestmark = pytest.mark.browser
 ROWS = "#orders-grid .ag-row"  # the order column is pinned: rows span two containers
 
 
-def sign_in(dash_duo, email: str, next_url: str) -> None:
+def sign_in(dash_duo, email: str, next_url: str, password: str = DEMO_PASSWORD) -> None:
     dash_duo.driver.get(f"{dash_duo.server_url}/login?next={next_url}")
     dash_duo.find_element("#email").send_keys(email)
-    dash_duo.find_element("#password").send_keys(DEMO_PASSWORD)
+    dash_duo.find_element("#password").send_keys(password)
     dash_duo.find_element("button[type=submit]").click()
 
 

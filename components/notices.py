@@ -26,7 +26,7 @@ def notice_cards(notices: list[dict[str, str]]) -> list[html.Div] | html.P:
 
 
 def tile_cards(tiles: list[dict[str, str]]) -> list:
-    """One card per tile ({"title", "text", "href"}): what the signed-in person can do from here."""
+    """One card per tile ({"title", "text", "href"}, optional "warning"): what the signed-in person can do."""
     return [
         dbc.Col(
             dbc.Card(
@@ -36,6 +36,9 @@ def tile_cards(tiles: list[dict[str, str]]) -> list:
                             html.A(t["title"], href=t["href"], className="stretched-link"), className="h5"
                         ),
                         html.P(t["text"], className="card-text text-muted mb-0"),
+                        html.P(t["warning"], className="card-text text-danger small mt-2 mb-0")
+                        if t.get("warning")
+                        else None,
                     ]
                 ),
                 className="h-100",

@@ -39,7 +39,11 @@ dash.register_page(
     roles=tuple(CUSTOMER_ROLES),
     nav=True,
     order=11,
-    tile={"title": "Create order", "text": "Order from your price list, paste a list of items, or reorder."},
+    tile={
+        "title": "Create order",
+        "text": "Order from your price list, paste a list of items, or reorder.",
+        "readiness": True,  # the home page names any missing setup field on this tile
+    },
 )
 
 STEP = "wizard-step"  # a store: 1, 2, 3, or 4 once submitted

@@ -9,6 +9,7 @@ from components.notices import notice_cards, tile_cards
 from data.access import current_principal
 from data.db import current_sessions, session_scope
 from data.notices import public_notices
+from data.order_entry import order_context
 from pages._guard import may_open
 
 dash.register_page(__name__, path="/", name="Home", title="Customer portal", nav=True, public=True, order=0)
@@ -92,6 +93,12 @@ def update_home_tiles(_):
         for page in pages
         if page.get("tile") and may_open(principal, page)
     ]
+    if any(t.get("readiness") for t in tiles) and not principal.is_admin:
+        with session_scope(current_sessions()) as session:
+            readiness = order_context(session, principal)
+        for tile in tiles:
+            if tile.get("readiness") and readiness.context is None:
+                tile["warning"] = readiness.message  # which setup fields are missing, and who sets them
     return tile_cards(tiles)
 
 

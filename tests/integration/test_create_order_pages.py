@@ -239,3 +239,20 @@ def test_csv_import_through_the_callback(portal):
     ).get_json()["response"]
     assert body["wizard-lines"]["data"]["lines"] == [{"item": item, "unit": unit, "quantity": "2"}]
     assert "1 of 2 row(s) added" in str(body["wizard-csv-results"]["children"])
+
+
+def test_the_create_order_tile_names_missing_setup_fields(portal):
+    import json
+
+    def tiles(client) -> str:
+        return json.dumps(_call(client, portal, "pages.home.update_home_tiles").get_json())
+
+    not_ready, _ = _signed_in_new(portal, ready=False)
+    text = tiles(not_ready)
+    assert "Create order" in text and "/create-order" in text
+    assert "price list, currency and ship-to country/region" in text
+    ready = tiles(signed_in(portal, "user1a@portal.demo"))
+    assert "Create order" in ready and "has no" not in ready
+    assert "Create order" not in json.dumps(
+        _call(PortalClient(portal), portal, "pages.home.update_home_tiles").get_json()
+    )

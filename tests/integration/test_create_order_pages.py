@@ -139,8 +139,17 @@ def test_crafted_submits_are_refused_with_nothing_written(portal):
         "a forged key": _submit_values("1 OR 1=1", owner, address, good),
         "a past date": _submit_values(new_key(), owner, address, good, receipt="2020-01-01"),
     }
-    for case, values in cases.items():
-        response = _call(client, portal, SUBMIT, values)
+    not_ready, not_ready_email = _signed_in_new(portal, ready=False)
+    attempts = [(client, case, values) for case, values in cases.items()]
+    attempts.append(
+        (
+            not_ready,
+            "a contact that is not ready",
+            _submit_values(new_key(), _contact_id(portal, not_ready_email), address, good),
+        )
+    )
+    for who, case, values in attempts:
+        response = _call(who, portal, SUBMIT, values)
         assert response.status_code == 200, case
         errors = response.get_json()["response"]["wizard-errors"]["data"]
         assert errors, case

@@ -219,12 +219,13 @@ def layout(reorder=None, **_):
     Output(RECEIPT, "value"),
     Output(KEY, "data"),
     Input(ACCOUNT, "value"),
+    Input(COUNTRY, "value"),
     State(RECEIPT, "value"),
-    State(COUNTRY, "value"),
     State(KEY, "data"),
 )
-def update_wizard_setup(account, receipt, country, key):
-    """Readiness and the auto-filled fields; for administrators, those of the chosen account."""
+def update_wizard_setup(account, country, receipt, key):
+    """Readiness and the auto-filled fields; for administrators, those of the chosen account (and the
+    addresses in the ship-to country/region they choose)."""
     principal = require_roles(*CUSTOMER_ROLES)
     key = no_update if isinstance(key, str) and key else new_key()
     first_day = today()

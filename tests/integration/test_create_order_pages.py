@@ -207,6 +207,16 @@ def test_an_administrator_must_choose_an_account_and_then_orders_with_its_defaul
     body = body.get_json()["response"]
     assert body["wizard-country"]["disabled"] is False and body["wizard-country"]["value"] == "DEU"
     assert "EUR" in str(body["wizard-autofill"]["children"])
+    german = body["wizard-address"]["options"]
+    assert len(german) > 1  # the account's German addresses and "a new one"
+    elsewhere = _call(
+        client,
+        portal,
+        "pages.create_order.update_wizard_setup",
+        {"wizard-account.value": account_id, "wizard-country.value": "USA"},
+    ).get_json()["response"]
+    assert elsewhere["wizard-country"]["value"] == "USA"
+    assert [o["value"] for o in elsewhere["wizard-address"]["options"]] == ["new"]
 
 
 def test_product_search_and_prices_are_the_callers_own(portal):

@@ -208,12 +208,18 @@ def _tiles(client: PortalClient) -> str:
 
 
 def test_home_tiles_only_for_roles_that_may_use_them(portal):
-    assert "Contacts and invitations" not in _tiles(PortalClient(portal))
+    anonymous = _tiles(PortalClient(portal))
+    for title in ("Contacts and invitations", "Create order", "Orders", "Account", "Sync health"):
+        assert title not in anonymous
     for role in (WebRole.AUTHORIZED_USER, WebRole.CUSTOMER_REPRESENTATIVE):
         client = PortalClient(portal)
         client.login(make_contact(portal, role), PASSWORD)
-        assert "Contacts and invitations" not in _tiles(client)
+        tiles = _tiles(client)
+        assert "Contacts and invitations" not in tiles and "Sync health" not in tiles
+        assert "Create order" in tiles and "/create-order" in tiles
+        assert ("/account" in tiles) == (role is WebRole.CUSTOMER_REPRESENTATIVE)
     admin = PortalClient(portal)
     admin.login(make_contact(portal, WebRole.ADMINISTRATOR), PASSWORD)
     tiles = _tiles(admin)
     assert "Contacts and invitations" in tiles and "/admin/contacts" in tiles
+    assert "Sync health" in tiles and '"/sync"' in tiles and "Create order" in tiles

@@ -14,11 +14,11 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from data.access import Principal, visible_outbox
@@ -127,7 +127,7 @@ def push_due(
     limit: int = 100,
     policy: PushPolicy = DEFAULT_POLICY,
     rng: random.Random | None = None,
-    workers: int = 4,
+    workers: int = 2,
 ) -> PushSummary:
     """Push up to ``limit`` due outbox entries, oldest first; the scheduler calls this every second.
 
@@ -138,12 +138,15 @@ def push_due(
     rng = rng or random.Random()
     summary = PushSummary()
     with factory() as session:
-        due = [(e.id, e.entity, e.operation) for e in due_entries(session, now, limit)]
-    claimed = _claim(factory, [entry_id for entry_id, _, _ in due], now, policy.claim_lease)
+        due = [
+            _Job(e.id, e.entity, e.operation, e.entity_id, e.idempotency_key, dict(e.payload))
+            for e in due_entries(session, now, limit)
+        ]
+    claimed = _claim(factory, [job.entry_id for job in due], now, policy.claim_lease)
     jobs = [
-        _Job(entry_id, entity, operation, claimed[entry_id], policy.delay(claimed[entry_id], rng))
-        for entry_id, entity, operation in due
-        if entry_id in claimed
+        replace(job, attempt=claimed[job.entry_id], backoff=policy.delay(claimed[job.entry_id], rng))
+        for job in due
+        if job.entry_id in claimed
     ]
     lock = threading.Lock()
 
@@ -161,11 +164,16 @@ def push_due(
 
 @dataclass(frozen=True)
 class _Job:
+    """One claimed entry as read when it was found due (no second read before the ERP call)."""
+
     entry_id: int
     entity: str
     operation: str
-    attempt: int
-    backoff: timedelta  # drawn up front, on the caller's thread: the random stream stays deterministic
+    entity_id: int
+    key: str
+    payload: dict[str, Any]
+    attempt: int = 0
+    backoff: timedelta = timedelta(0)  # drawn up front on the caller's thread: the random stream is seeded
 
 
 def _push_one(
@@ -181,7 +189,7 @@ def _push_one(
     entry_id = job.entry_id
     try:
         with factory() as session:
-            answer = _call_erp(session, client, entry_id, job.entity, job.operation)
+            answer = _call_erp(session, client, job)
     except ErpRejected as exc:
         _record_reject(factory, entry_id, exc, now)
         with lock:
@@ -198,57 +206,65 @@ def _push_one(
             else:
                 summary.retrying += 1
     else:
-        _record_success(factory, entry_id, job.entity, answer, now)
+        _record_success(factory, job, answer, now)
         with lock:
             summary.accepted += 1
 
 
-def _call_erp(session: Session, client: ErpClient, entry_id: int, entity: str, operation: str) -> Record:
-    entry = session.get_one(OutboxEntry, entry_id)
-    handler = _HANDLERS.get((entity, operation))
+def _call_erp(session: Session, client: ErpClient, job: _Job) -> Record:
+    handler = _HANDLERS.get((job.entity, job.operation))
     if handler is None:
-        raise ErpRejected("UnknownOperation", f"The portal cannot push {operation} of {entity}.", 0)
-    return handler(session, client, entry)
+        raise ErpRejected("UnknownOperation", f"The portal cannot push {job.operation} of {job.entity}.", 0)
+    return handler(session, client, job)
 
 
-def _push_order(_session: Session, client: ErpClient, entry: OutboxEntry) -> Record:
-    payload = dict(entry.payload)
-    payload.setdefault("PortalOrderId", entry.idempotency_key)
-    return client.post_sales_order(payload, entry.idempotency_key)
+def _push_order(_session: Session, client: ErpClient, job: _Job) -> Record:
+    payload = dict(job.payload)
+    payload.setdefault("PortalOrderId", job.key)
+    return client.post_sales_order(payload, job.key)
 
 
-def _push_contact_create(_session: Session, client: ErpClient, entry: OutboxEntry) -> Record:
-    return client.post_contact(dict(entry.payload), entry.idempotency_key)
+def _push_contact_create(_session: Session, client: ErpClient, job: _Job) -> Record:
+    return client.post_contact(dict(job.payload), job.key)
 
 
-def _push_contact_update(session: Session, client: ErpClient, entry: OutboxEntry) -> Record:
+def _push_contact_update(session: Session, client: ErpClient, job: _Job) -> Record:
     """The ERP id is read now, not when the change was queued: the create before it may have just set it."""
-    contact = session.get(Contact, entry.entity_id)
-    erp_id = contact.erp_contact_id if contact else entry.payload.get("ContactPersonId")
+    contact = session.get(Contact, job.entity_id)
+    erp_id = contact.erp_contact_id if contact else job.payload.get("ContactPersonId")
     if not erp_id:
-        return client.post_contact(dict(entry.payload), entry.idempotency_key)
-    return client.patch_contact(erp_id, dict(entry.payload), entry.idempotency_key)
+        return client.post_contact(dict(job.payload), job.key)
+    return client.patch_contact(erp_id, dict(job.payload), job.key)
 
 
-_HANDLERS: dict[tuple[str, str], Callable[[Session, ErpClient, OutboxEntry], Record]] = {
+_HANDLERS: dict[tuple[str, str], Callable[[Session, ErpClient, _Job], Record]] = {
     ("sales_order", "create"): _push_order,
     ("contact", "create"): _push_contact_create,
     ("contact", "update"): _push_contact_update,
 }
 
 
-def _record_success(
-    factory: sessionmaker[Session], entry_id: int, entity: str, answer: Record, now: datetime
-) -> None:
+def _record_success(factory: sessionmaker[Session], job: _Job, answer: Record, now: datetime) -> None:
+    """The ERP has it: entry done, and the order's number and event, or the contact's ERP id, together.
+
+    Plain UPDATE/INSERT statements (no loading first): this runs once per pushed record.
+    """
     with factory() as session, session.begin():
-        entry = session.get_one(OutboxEntry, entry_id)
-        entry.state, entry.last_error, entry.next_attempt_at = DONE, None, None
-        if entity == "sales_order":
-            mark_order_accepted(session, entry.entity_id, str(answer["SalesOrderNumber"]), now)
-        elif entity == "contact" and answer.get("ContactPersonId"):
-            contact = session.get(Contact, entry.entity_id)
-            if contact is not None and not contact.erp_contact_id:
-                contact.erp_contact_id = str(answer["ContactPersonId"])
+        session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == job.entry_id)
+            .values(state=DONE, last_error=None, next_attempt_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        if job.entity == "sales_order":
+            mark_order_accepted(session, job.entity_id, str(answer["SalesOrderNumber"]), now)
+        elif job.entity == "contact" and answer.get("ContactPersonId"):
+            session.execute(
+                update(Contact)
+                .where(Contact.id == job.entity_id, Contact.erp_contact_id.is_(None))
+                .values(erp_contact_id=str(answer["ContactPersonId"]))
+                .execution_options(synchronize_session=False)
+            )
 
 
 def mark_order_accepted(session: Session, order_id: int, number: str, at: datetime) -> bool:
@@ -265,8 +281,8 @@ def mark_order_accepted(session: Session, order_id: int, number: str, at: dateti
     )
     if not changed.rowcount:  # type: ignore[attr-defined]
         return False
-    session.add(
-        OrderEvent(
+    session.execute(
+        insert(OrderEvent).values(
             order_id=order_id, occurred_at=at, kind="accepted", detail=f"Accepted by the ERP as {number}"
         )
     )

@@ -390,13 +390,16 @@ def _allocate(conn: Connection, name: str, data_area_id: str, n: int) -> int:
     """Reserve ``n`` consecutive values of a counter; return the first one."""
     if n < 1:
         raise ValueError("n must be at least 1")
-    _ensure_counter(conn, name, data_area_id)
-    last = conn.execute(
+    bump = (
         update(counters)
         .where(counters.c.CounterName == name, counters.c.dataAreaId == data_area_id)
         .values(LastValue=counters.c.LastValue + n)
         .returning(counters.c.LastValue)
-    ).scalar_one()
+    )
+    last = conn.execute(bump).scalar()
+    if last is None:  # first use of this counter: create it, then take the values
+        _ensure_counter(conn, name, data_area_id)
+        last = conn.execute(bump).scalar_one()
     return int(last) - n + 1
 
 

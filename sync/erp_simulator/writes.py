@@ -66,8 +66,8 @@ class WriteResult:
     """A created (201) or found-again (200) record: the header row and, for orders, its lines."""
 
     status: int
-    row: RowMapping
-    lines: Sequence[RowMapping] = ()
+    row: Any  # a RowMapping or the dict just inserted
+    lines: Sequence[Any] = ()
 
 
 # --- reading the payload -------------------------------------------------------------------------
@@ -347,7 +347,12 @@ def _order_values(
 
 
 def insert_order(
-    conn: Connection, header: dict[str, Any], lines: Sequence[OrderLine], names: Mapping[str, str], first: int
+    conn: Connection,
+    header: dict[str, Any],
+    lines: Sequence[OrderLine],
+    names: Mapping[str, str],
+    first: int,
+    written: list[dict[str, Any]] | None = None,
 ) -> str:
     """Insert a validated order: number from the company's sequence, ChangeSequence from ``first`` on."""
     area = header["dataAreaId"]
@@ -377,12 +382,12 @@ def insert_order(
             }
         )
     total = sum((row["LineAmount"] for row in rows), Decimal(0))
-    conn.execute(
-        insert(sales_order_headers).values(
-            **header, SalesOrderNumber=number, TotalAmount=total, ChangeSequence=first
-        )
-    )
+    header_row = {**header, "SalesOrderNumber": number, "TotalAmount": total, "ChangeSequence": first}
+    conn.execute(insert(sales_order_headers).values(header_row))
     conn.execute(insert(sales_order_lines), rows)
+    if written is not None:
+        written.append(header_row)
+        written.extend(rows)
     return number
 
 
@@ -398,42 +403,41 @@ def create_sales_order(
     lines_given = body.get("SalesOrderLines")
     n_lines = len(lines_given) if isinstance(lines_given, list) else 0
     try:
-        with engine.connect() as conn:
-            with conn.begin() as trans:
-                first = next_change_sequence(conn, 1 + max(n_lines, 1))  # the writers' lock, taken first
-                found = find_order(conn, key)
-                reject = remembered_reject(conn, key)
-                if found is not None or reject is not None:
-                    trans.rollback()
-                    if found is not None:
-                        return found
-                    raise reject  # type: ignore[misc]
-                try:
-                    customer = _validate_customer(
-                        conn,
-                        str(_text(body, "dataAreaId", limit=8)),
-                        str(_text(body, "OrderingCustomerAccountNumber", limit=20)),
+        with engine.connect() as conn, conn.begin() as trans:
+            first = next_change_sequence(conn, 1 + max(n_lines, 1))  # the writers' lock, taken first
+            found = find_order(conn, key)
+            reject = remembered_reject(conn, key)
+            if found is not None or reject is not None:
+                trans.rollback()
+                if found is not None:
+                    return found
+                raise reject  # type: ignore[misc]
+            try:
+                customer = _validate_customer(
+                    conn,
+                    str(_text(body, "dataAreaId", limit=8)),
+                    str(_text(body, "OrderingCustomerAccountNumber", limit=20)),
+                )
+                header, lines = _order_values(body, customer, key, now)
+                if forced is not None:
+                    raise forced
+                if customer["OnHoldStatus"] in BLOCKING_HOLDS:
+                    raise Rejected(
+                        "CustomerOnHold",
+                        f"Account {customer['CustomerAccount']} is on hold: no new orders can be placed. "
+                        "Please contact your account manager.",
                     )
-                    header, lines = _order_values(body, customer, key, now)
-                    if forced is not None:
-                        raise forced
-                    if customer["OnHoldStatus"] in BLOCKING_HOLDS:
-                        raise Rejected(
-                            "CustomerOnHold",
-                            f"Account {customer['CustomerAccount']} is on hold: no new orders can be placed. "
-                            "Please contact your account manager.",
-                        )
-                    names = _validate_lines(conn, customer["dataAreaId"], lines)
-                    amount = sum(
-                        ((ln.quantity * ln.price).quantize(CENT, ROUND_HALF_UP) for ln in lines), Decimal(0)
-                    )
-                    _check_credit(conn, customer, amount)
-                except Rejected as exc:
-                    _remember_reject(conn, key, ORDERS, exc, now)
-                    trans.commit()
-                    raise
-                insert_order(conn, header, lines, names, first)
-            created = find_order(conn, key)
+                names = _validate_lines(conn, customer["dataAreaId"], lines)
+                amount = sum(
+                    ((ln.quantity * ln.price).quantize(CENT, ROUND_HALF_UP) for ln in lines), Decimal(0)
+                )
+                _check_credit(conn, customer, amount)
+            except Rejected as exc:
+                _remember_reject(conn, key, ORDERS, exc, now)
+                trans.commit()
+                raise
+            written: list[dict[str, Any]] = []
+            insert_order(conn, header, lines, names, first, written)
     except IntegrityError:  # a concurrent post of the same key won (only without the lock, e.g. other DBs)
         with engine.connect() as conn:
             again = find_order(conn, key)
@@ -443,8 +447,7 @@ def create_sales_order(
         if reject is not None:
             raise reject from None
         raise
-    assert created is not None
-    return WriteResult(201, created.row, created.lines)
+    return WriteResult(201, written[0], written[1:])  # as inserted: no second read
 
 
 # --- contact persons ------------------------------------------------------------------------------

@@ -259,8 +259,8 @@ def test_dead_letter_then_administrator_retry_or_discard(env):
 
 def test_random_5xx_and_timeouts_over_1000_orders_each_exactly_once(env):
     keys = submit_orders(env.sessions, env.customer, 1000, now=env.clock())
-    # 15 % 503 and 15 % answers that come after the client gave up (the ERP still does the work)
-    env.erp.faults.configure({"error_rate": 0.15, "timeout_rate": 0.15, "timeout_ms": 60, "seed": 11})
+    # 20 % 503 and 10 % answers that come after the client gave up (the ERP still does the work)
+    env.erp.faults.configure({"error_rate": 0.2, "timeout_rate": 0.1, "timeout_ms": 50, "seed": 11})
     client = HttpErpClient(env.erp.url, timeout=0.03)
 
     runs = drain(env, client, policy=PushPolicy(max_attempts=100), step=30)

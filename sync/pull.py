@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import Table, exists, insert, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from data.access import Principal
 from data.models import (
     Base,
     Contact,
@@ -697,7 +698,43 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
         )
     result.applied = len(converted)
     result.last_sequence = max(result.last_sequence, max(int(r["ChangeSequence"]) for r, _ in converted))
+    _resolve_quarantined(session, spec, [record for record, _ in converted])
     return result
+
+
+def _resolve_quarantined(session: Session, spec: EntitySync, applied: Sequence[Record]) -> None:
+    """A quarantined record that has now arrived in good shape (the ERP changed it again) is resolved."""
+    open_rows = select(
+        exists().where(
+            QuarantinedRecord.entity_set == spec.entity_set, QuarantinedRecord.resolved_at.is_(None)
+        )
+    )
+    if not spec.erp_key or not session.scalar(open_rows):
+        return
+    keys = sorted({record_key(tuple(r.get(name) for name in spec.erp_key)) for r in applied})
+    for first in range(0, len(keys), 500):
+        session.execute(
+            update(QuarantinedRecord)
+            .where(
+                QuarantinedRecord.entity_set == spec.entity_set,
+                QuarantinedRecord.resolved_at.is_(None),
+                QuarantinedRecord.record_key.in_(keys[first : first + 500]),
+            )
+            .values(resolved_at=_now())
+            .execution_options(synchronize_session=False)
+        )
+
+
+def quarantined_records(
+    session: Session, principal: Principal, *, limit: int = 200, include_resolved: bool = False
+) -> list[QuarantinedRecord]:
+    """The quarantine for the administrators' error list, newest first (nobody else sees sync data)."""
+    if not principal.is_admin:
+        return []
+    stmt = select(QuarantinedRecord).order_by(QuarantinedRecord.id.desc()).limit(limit)
+    if not include_resolved:
+        stmt = stmt.where(QuarantinedRecord.resolved_at.is_(None))
+    return list(session.scalars(stmt))
 
 
 def _first_event(order_id: int, values: dict[str, Any]) -> dict[str, Any]:

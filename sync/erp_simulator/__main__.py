@@ -16,10 +16,9 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from werkzeug.serving import run_simple
 
-from .api import ErpState, create_erp_app
+from .api import create_erp_app
 from .generate import generate
-from .lifecycle import Ticker
-from .store import is_empty
+from .store import create_store, is_empty
 
 #: The same file the portal's embedded simulator uses (``$DATA_DIR/erp.sqlite``).
 DEFAULT_DB = f"sqlite:///{Path(os.environ.get('DATA_DIR') or 'instance').resolve() / 'erp.sqlite'}"
@@ -39,15 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     url = make_url(args.db)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
-    app = create_erp_app(args.db)
-    state: ErpState = app.extensions["erp_simulator"]
-    with state.engine.connect() as conn:
+    engine = create_store(args.db)
+    with engine.connect() as conn:
         empty = is_empty(conn)
-    if empty:
-        counts = generate(state.engine, seed=args.seed, orders=args.orders)
+    if empty:  # before the ticker starts: generate() fills only an empty store
+        counts = generate(engine, seed=args.seed, orders=args.orders)
         print(f"ERP simulator: generated {counts['SalesOrderHeadersV2']:,} demo orders", flush=True)
-    if args.tick > 0:
-        Ticker(state.engine, args.tick, clock=state.faults.clock, seed=args.seed).start()
+    engine.dispose()
+    app = create_erp_app(args.db, tick_seconds=args.tick, tick_seed=args.seed)
     run_simple(args.host, args.port, app, threaded=True)
     return 0
 

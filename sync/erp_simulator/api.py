@@ -39,6 +39,7 @@ from werkzeug.exceptions import HTTPException
 
 from .checksums import checksums
 from .faults import FORCED_REJECT_CODE, FaultInjector
+from .lifecycle import Ticker
 from .odata import Comparison, ODataFilterError, parse_comparisons
 from .store import (
     ENTITY_KEYS,
@@ -79,6 +80,7 @@ class ErpState:
     engine: Engine
     database_url: str
     faults: FaultInjector
+    ticker: Ticker | None = None
 
 
 @dataclass(frozen=True)
@@ -474,18 +476,28 @@ def _handle_unexpected(exc: Exception) -> Response:
     return _error_response(500, "InternalError", "The ERP could not process the request.")
 
 
-def create_erp_app(database_url: str, *, faults: FaultInjector | None = None) -> Flask:
+def create_erp_app(
+    database_url: str,
+    *,
+    faults: FaultInjector | None = None,
+    tick_seconds: float = 0,
+    tick_seed: int | None = None,
+) -> Flask:
     """The simulator's Flask app over the store at ``database_url`` (tables are created if missing).
 
     ``faults`` lets a test hold the injector (seed, clock); by default there are none until
-    ``POST /admin/faults`` switches some on. The lifecycle ticker is started separately
-    (:func:`sync.erp_simulator.lifecycle.start_ticker`), so the embedded default stays quiet.
+    ``POST /admin/faults`` switches some on. ``tick_seconds > 0`` starts the lifecycle ticker (orders
+    move on, phone/EDI orders, master data changes; see :mod:`.lifecycle`); the default 0 keeps the
+    embedded simulator quiet. ``app.extensions["erp_simulator"].ticker.stop()`` ends it.
     """
     app = Flask(__name__)
     app.config["ERP_DATABASE_URL"] = database_url
-    app.extensions["erp_simulator"] = ErpState(
-        create_store(database_url), database_url, faults or FaultInjector()
-    )
+    injector = faults or FaultInjector()
+    engine = create_store(database_url)
+    ticker = None
+    if tick_seconds > 0:
+        ticker = Ticker(engine, tick_seconds, clock=injector.clock, seed=tick_seed).start()
+    app.extensions["erp_simulator"] = ErpState(engine, database_url, injector, ticker)
     app.add_url_rule("/health", "health", health)
     app.add_url_rule("/admin/faults", "get_faults", get_faults, methods=["GET"])
     app.add_url_rule("/admin/faults", "set_faults", set_faults, methods=["POST"])

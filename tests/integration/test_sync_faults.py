@@ -10,18 +10,21 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from data.models import QuarantinedRecord, SalesOrder, SyncCursor
+from data.access import Principal
+from data.models import QuarantinedRecord, SalesOrder, SyncCursor, WebRole
 from sync import pull as pull_module
 from sync.erp_client import HttpErpClient, Record
 from sync.erp_simulator.faults import FaultInjector
 from sync.erp_simulator.lifecycle import LifecycleOptions, advance
-from sync.pull import ENTITY_SYNCS, PAGE_SIZE, apply_page, pull_all, pull_entity_set
+from sync.erp_simulator.store import ENTITY_SETS, next_change_sequence
+from sync.pull import ENTITY_SYNCS, PAGE_SIZE, apply_page, pull_all, pull_entity_set, quarantined_records
 from tests.integration.test_initial_sync import erp_checksums, portal_checksums
 from tests.sync_factories import FakeClock, SimulatedErp, assert_i1_each_order_once_in_erp, simulated_erp
 
 NOW = datetime(2026, 11, 21, 10, 0)
+ADMIN = Principal(contact_id=1, roles=frozenset({WebRole.ADMINISTRATOR}))
 
 
 @pytest.fixture
@@ -93,6 +96,25 @@ def test_malformed_records_are_quarantined_and_the_batch_continues(erp, synced):
     erp.faults.configure({"reset": True})
     pull_all(synced, HttpErpClient(erp.url))
     assert len(_quarantine(synced)) == len(quarantined)
+    with synced() as session:
+        assert len(quarantined_records(session, ADMIN)) == len(quarantined)
+        assert (
+            quarantined_records(session, Principal(contact_id=5, roles=frozenset({WebRole.AUTHORIZED_USER})))
+            == []
+        )
+    # when the ERP changes a quarantined record again and it arrives whole, its quarantine is resolved
+    entity_set, sequence, _field = damaged[0]
+    table = ENTITY_SETS[entity_set]
+    with erp.engine.begin() as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.ChangeSequence == sequence)
+            .values(ChangeSequence=next_change_sequence(conn))
+        )
+    pull_all(synced, HttpErpClient(erp.url))
+    with synced() as session:
+        still_open = {(q.entity_set, q.change_sequence) for q in quarantined_records(session, ADMIN)}
+    assert (entity_set, sequence) not in still_open and len(still_open) < len(quarantined)
 
 
 def test_records_that_refer_to_a_quarantined_one_do_not_stop_the_pull(erp, synced):

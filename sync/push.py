@@ -354,7 +354,9 @@ def retry_entry(
         raise OutboxError("The ERP rejected this entry; sending it again would get the same answer.")
     if entry.state != DEAD:
         raise OutboxError(f"Only dead entries can be retried (this one is {entry.state}).")
-    entry.state, entry.attempts, entry.next_attempt_at = PENDING, 0, now or _utcnow()
+    now = now or _utcnow()
+    # Queued again now: the attempt count and the age limit (counted from created_at) start over.
+    entry.state, entry.attempts, entry.next_attempt_at, entry.created_at = PENDING, 0, now, now
     entry.last_error = f"Retried by {principal.email or 'an administrator'}; before: {entry.last_error}"
     session.flush()
     return entry

@@ -334,3 +334,20 @@ def test_contacts_created_and_changed_in_the_portal_reach_the_erp_in_order(env):
     with env.sessions() as session:
         same = session.scalars(select(Contact).where(Contact.email == "new.buyer@example.com")).all()
     assert [(c.id, c.erp_contact_id, c.last_name) for c in same] == [(contact_id, erp_id, "Renamed")]
+
+
+def test_an_entry_failing_for_more_than_a_day_goes_dead_and_a_retry_starts_over(env):
+    submit_orders(env.sessions, env.customer, 1, now=env.clock())
+    with session_scope(env.sessions) as session:
+        entry = session.scalars(select(OutboxEntry)).one()
+        entry.created_at = env.clock() - timedelta(days=2)
+        entry_id = entry.id
+    env.erp.faults.configure({"error_rate": 1})
+
+    assert push_due(env.sessions, env.client, now=env.clock()).dead == 1
+    with session_scope(env.sessions) as session:
+        retry_entry(session, ADMIN, entry_id, now=env.clock())
+    summary = push_due(env.sessions, env.client, now=env.clock())
+
+    assert (summary.dead, summary.retrying) == (0, 1)  # the day counts again from the retry
+    assert_i3_failures_visible(env.sessions)

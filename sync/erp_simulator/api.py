@@ -427,7 +427,7 @@ def _lose_answer(response: Response) -> Response:
     ):
         faults = _state().faults
         if faults.roll(faults.settings.lose_answer_rate):
-            faults.answers_lost += 1
+            faults.answer_lost()
             return _error_response(502, "BadGateway", "The connection to the ERP was lost.")
     return response
 

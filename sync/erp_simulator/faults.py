@@ -146,6 +146,10 @@ class FaultInjector:
         with self._lock:
             return self._rng.choice(options)
 
+    def answer_lost(self) -> None:
+        with self._lock:
+            self.answers_lost += 1
+
     def in_outage(self) -> bool:
         s = self.settings
         return s.outage or (s.outage_until is not None and self.clock() < s.outage_until)

@@ -269,8 +269,10 @@ def _validate_lines(conn: Connection, area: str, lines: Sequence[OrderLine]) -> 
                 "UnitNotAllowed",
                 f"Line {line.number}: product {line.item} cannot be ordered in unit '{line.unit}'.",
             )
-        if line.quantity <= 0 or line.price < 0:
+        if line.quantity <= 0:
             raise Rejected("InvalidQuantity", f"Line {line.number}: the quantity must be more than zero.")
+        if line.price < 0:
+            raise Rejected("InvalidPrice", f"Line {line.number}: the price cannot be negative.")
         if -line.quantity.as_tuple().exponent > precision:  # type: ignore[operator]
             raise Rejected(
                 "QuantityPrecision",

@@ -273,7 +273,7 @@ def _validate_lines(conn: Connection, area: str, lines: Sequence[OrderLine]) -> 
             raise Rejected("InvalidQuantity", f"Line {line.number}: the quantity must be more than zero.")
         if line.price < 0:
             raise Rejected("InvalidPrice", f"Line {line.number}: the price cannot be negative.")
-        if -line.quantity.as_tuple().exponent > precision:  # type: ignore[operator]
+        if line.quantity != line.quantity.quantize(Decimal(1).scaleb(-precision)):  # "2.0000" is fine
             raise Rejected(
                 "QuantityPrecision",
                 f"Line {line.number}: unit '{line.unit}' allows {precision} decimal places.",

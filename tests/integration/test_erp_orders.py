@@ -231,6 +231,20 @@ def test_validation_rejects_with_a_reason_and_remembers_it(client, store, reason
     assert _count(store, sales_order_headers.c.PortalOrderId == body["PortalOrderId"]) == 0
 
 
+def test_quantities_are_judged_by_value_not_by_their_decimals(client, store):
+    item, unit, price = next(p for p in _priced(store) if p[1] in ("ea", "pcs", "box"))  # no decimals
+    whole = {
+        "ItemNumber": item,
+        "OrderedSalesQuantity": "2.0000",
+        "SalesUnitSymbol": unit,
+        "SalesPrice": str(price),
+    }
+    half = {**whole, "OrderedSalesQuantity": "2.5"}
+    assert client.post("/data/SalesOrderHeadersV2", json=_order(store, lines=[whole])).status_code == 201
+    refused = client.post("/data/SalesOrderHeadersV2", json=_order(store, lines=[half]))
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "QuantityPrecision"
+
+
 def test_bad_documents_get_400(client, store):
     body = _order(store)
     assert client.post("/data/SalesOrderHeadersV2", data="not json").status_code == 400

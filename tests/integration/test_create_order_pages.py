@@ -275,3 +275,74 @@ def test_the_create_order_tile_names_missing_setup_fields(portal):
     assert "Create order" not in json.dumps(
         _call(PortalClient(portal), portal, "pages.home.update_home_tiles").get_json()
     )
+
+
+def test_lines_can_be_edited_and_removed(portal):
+    client, email = _signed_in_new(portal)
+    owner = _contact_id(portal, email)
+    _, item, unit = _address_and_item(portal, email)
+    store = {
+        "owner": owner,
+        "lines": [
+            {"item": item, "unit": unit, "quantity": "1"},
+            {"item": item, "unit": unit, "quantity": "4"},
+        ],
+    }
+    dep = _callbacks(portal)["pages._create_order_items.update_item_dialog"]
+
+    def dialog(trigger, values):
+        inputs = []
+        for i in dep["inputs"]:
+            if i["id"].startswith("{"):  # the pattern-matched edit buttons: one drawn per line
+                inputs.append(
+                    [
+                        {
+                            "id": {"type": "wizard-edit-line", "index": n},
+                            "property": "n_clicks",
+                            "value": 1 if n == 1 and trigger == "edit" else None,
+                        }
+                        for n in range(2)
+                    ]
+                )
+            else:
+                inputs.append({**i, "value": 1 if i["id"] == trigger else None})
+        state = [{**s, "value": values.get(f"{s['id']}.{s['property']}")} for s in dep["state"]]
+        body = {
+            "output": dep["output"],
+            "outputs": _outputs(dep),
+            "inputs": inputs,
+            "state": state,
+            "changedPropIds": [
+                '{"index":1,"type":"wizard-edit-line"}.n_clicks'
+                if trigger == "edit"
+                else f"{trigger}.n_clicks"
+            ],
+        }
+        response = client.http.post(
+            "/_dash-update-component", json=body, headers={"X-CSRFToken": client.csrf_token}
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()["response"]
+
+    opened = dialog("edit", {"wizard-lines.data": store})
+    assert opened["wizard-item-dialog"]["is_open"] is True and opened["wizard-item-index"]["data"] == 1
+    assert opened["wizard-item-quantity"]["value"] == "4" and opened["wizard-item-product"]["value"] == item
+    saved = dialog(
+        "wizard-item-save",
+        {
+            "wizard-lines.data": store,
+            "wizard-item-index.data": 1,
+            "wizard-item-product.value": item,
+            "wizard-item-unit.value": unit,
+            "wizard-item-quantity.value": "7",
+        },
+    )
+    assert [line["quantity"] for line in saved["wizard-lines"]["data"]["lines"]] == ["1", "7"]
+    assert saved["wizard-item-dialog"]["is_open"] is False
+    removed = _call(
+        client,
+        portal,
+        "pages._create_order_items.remove_line",
+        {"wizard-lines.data": saved["wizard-lines"]["data"]},
+    )
+    assert removed.status_code in (200, 204)

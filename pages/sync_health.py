@@ -10,6 +10,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 import components.sync_health as ui
 from data.db import current_sessions, session_scope
 from data.models import WebRole
+from data.outbox import OutboxError, discard_entry, retry_entry
 from data.sync_control import pause_sync, request_reconcile, resume_sync
 from data.sync_health import outbox_entry_id, sync_health, sync_problems
 from pages._guard import require_roles
@@ -194,7 +195,6 @@ def handle_sync_action(*args):
 
 
 def _perform(principal, action: str, target) -> tuple[str, str]:
-    from sync.push import OutboxError, discard_entry, retry_entry
 
     now = _now()
     try:

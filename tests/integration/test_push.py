@@ -17,18 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from data.access import Principal
 from data.db import session_scope
 from data.models import OrderEvent, OutboxEntry, SalesOrder, SyncState, WebRole
+from data.outbox import OutboxError, discard_entry, outbox_problems, retry_entry
 from sync.erp_client import ErpClient, HttpErpClient, Record
 from sync.erp_simulator.faults import FaultInjector
 from sync.pull import pull_all
-from sync.push import (
-    DEFAULT_POLICY,
-    OutboxError,
-    PushPolicy,
-    discard_entry,
-    outbox_problems,
-    push_due,
-    retry_entry,
-)
+from sync.push import DEFAULT_POLICY, PushPolicy, push_due
 from tests.sync_factories import (
     Customer,
     FakeClock,

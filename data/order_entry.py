@@ -357,8 +357,8 @@ class PricedLine:
 
 
 def format_quantity(quantity: Decimal) -> str:
-    text = format(quantity.normalize(), "f")
-    return text
+    """A quantity as typed back into the draft: "2.5", not "2.5000" or "2.5E+0"."""
+    return format(quantity.normalize(), "f")
 
 
 def parse_quantity(value: Any, decimals: int) -> tuple[Decimal | None, str]:

@@ -377,12 +377,13 @@ def _uploaded_text(contents) -> str:
     State(ACCOUNT, "value"),
     prevent_initial_call=True,
 )
-def import_lines(_add, contents, text, store, account):
+def import_lines(_add, contents, pasted, store, account):
     """Lines from pasted or uploaded CSV, with a result for every row."""
     principal = require_roles(*CUSTOMER_ROLES)
-    source = (
-        _uploaded_text(contents) if ctx.triggered_id == CSV_UPLOAD else text if isinstance(text, str) else ""
-    )
+    if ctx.triggered_id == CSV_UPLOAD:
+        source = _uploaded_text(contents)
+    else:
+        source = pasted if isinstance(pasted, str) else ""
     if not source.strip():
         return (
             no_update,

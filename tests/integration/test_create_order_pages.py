@@ -346,3 +346,30 @@ def test_lines_can_be_edited_and_removed(portal):
         {"wizard-lines.data": saved["wizard-lines"]["data"]},
     )
     assert removed.status_code in (200, 204)
+
+
+def test_csv_upload_through_the_callback(portal):
+    import base64
+
+    client, email = _signed_in_new(portal)
+    owner = _contact_id(portal, email)
+    _, item, unit = _address_and_item(portal, email)
+    dep = _callbacks(portal)["pages._create_order_items.import_lines"]
+    content = (
+        "data:text/csv;base64," + base64.b64encode(f"Item;Quantity\r\n{item};5\r\n".encode("cp1252")).decode()
+    )
+    values = {"wizard-csv-upload.contents": content, "wizard-lines.data": {"owner": owner, "lines": []}}
+    body = {
+        "output": dep["output"],
+        "outputs": _outputs(dep),
+        "inputs": [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in dep["inputs"]],
+        "state": [{**s, "value": values.get(f"{s['id']}.{s['property']}")} for s in dep["state"]],
+        "changedPropIds": ["wizard-csv-upload.contents"],
+    }
+    response = client.http.post(
+        "/_dash-update-component", json=body, headers={"X-CSRFToken": client.csrf_token}
+    )
+    assert response.status_code == 200
+    result = response.get_json()["response"]
+    assert result["wizard-lines"]["data"]["lines"] == [{"item": item, "unit": unit, "quantity": "5"}]
+    assert "1 of 1 row(s) added" in str(result["wizard-csv-results"]["children"])

@@ -106,7 +106,6 @@ class OrderContext:
     contact_name: str
     placed_by_contact_id: int | None
     country_choice: bool  # administrators choose the ship-to country/region
-    addresses: tuple[Address, ...] = ()
 
     @property
     def prices(self) -> PriceContext:
@@ -219,12 +218,6 @@ def _context(
     country_choice: bool,
 ) -> OrderContext:
     company = session.get(LegalEntity, account.legal_entity_id)
-    addresses = session.scalars(
-        select(DeliveryAddress)
-        .where(DeliveryAddress.customer_account_id == account.id, DeliveryAddress.is_delivery.is_(True))
-        .order_by(DeliveryAddress.is_primary.desc(), DeliveryAddress.description, DeliveryAddress.id)
-        .limit(MAX_ADDRESSES)
-    )
     return OrderContext(
         legal_entity_id=account.legal_entity_id,
         company_name=company.name if company else account.legal_entity_id,
@@ -240,17 +233,40 @@ def _context(
         contact_name=contact.full_name,
         placed_by_contact_id=contact.id,
         country_choice=country_choice,
-        addresses=tuple(
-            Address(a.id, a.description, a.street or "", a.city or "", a.zip_code or "", a.country_region_id)
-            for a in addresses
-        ),
     )
+
+
+def _account_addresses(ctx: OrderContext):  # type: ignore[no-untyped-def]
+    return select(DeliveryAddress).where(
+        DeliveryAddress.customer_account_id == ctx.account_id, DeliveryAddress.is_delivery.is_(True)
+    )
+
+
+def _address(row: DeliveryAddress) -> Address:
+    return Address(
+        row.id, row.description, row.street or "", row.city or "", row.zip_code or "", row.country_region_id
+    )
+
+
+def delivery_addresses(session: Session, ctx: OrderContext) -> list[Address]:
+    """The account's address book (primary first): read only where the wizard shows or checks it, not in
+    every callback that needs the context."""
+    rows = session.scalars(
+        _account_addresses(ctx)
+        .order_by(DeliveryAddress.is_primary.desc(), DeliveryAddress.description, DeliveryAddress.id)
+        .limit(MAX_ADDRESSES)
+    )
+    return [_address(row) for row in rows]
 
 
 def country_choices(session: Session, ctx: OrderContext) -> list[str]:
     """Ship-to countries/regions an administrator may choose: the companies' and the account's addresses'."""
     countries = set(session.scalars(select(LegalEntity.country_region_id)))
-    countries.update(a.country_region_id for a in ctx.addresses)
+    countries.update(
+        session.scalars(
+            _account_addresses(ctx).with_only_columns(DeliveryAddress.country_region_id).distinct()
+        )
+    )
     countries.add(ctx.ship_to_country)
     return sorted(c for c in countries if c)
 
@@ -323,7 +339,12 @@ def check_header(
                 errors[name] = f"Use at most {LIMITS[name]} characters."
     else:
         chosen_id = parse_id(address)
-        known = next((a for a in ctx.addresses if a.id == chosen_id), None)
+        row = (
+            session.scalar(_account_addresses(ctx).where(DeliveryAddress.id == chosen_id))
+            if chosen_id
+            else None
+        )
+        known = _address(row) if row is not None else None
         if known is None:
             errors["address"] = "Choose a delivery address, or enter a new one."
         elif known.country_region_id != country:

@@ -20,6 +20,7 @@ from data.order_entry import (
     OrderEntryError,
     check_header,
     country_choices,
+    delivery_addresses,
     new_key,
     next_working_day,
     place_order,
@@ -250,11 +251,10 @@ def update_wizard_setup(account, country, receipt, key):
                 key,
             )
         countries = country_choices(session, ctx) if ctx.country_choice else [ctx.ship_to_country]
+        book = delivery_addresses(session, ctx)
     if not ctx.country_choice or country not in countries:
         country = ctx.ship_to_country
-    addresses = [
-        {"label": a.label, "value": str(a.id)} for a in ctx.addresses if a.country_region_id == country
-    ]
+    addresses = [{"label": a.label, "value": str(a.id)} for a in book if a.country_region_id == country]
     addresses.append({"label": "A new delivery address…", "value": NEW_ADDRESS})
     return (
         None,

@@ -33,6 +33,7 @@ from data.order_entry import (
     NEW_ADDRESS,
     OrderEntryError,
     check_header,
+    delivery_addresses,
     import_csv,
     item_line,
     new_key,
@@ -89,10 +90,15 @@ def _products(factory, email, text=""):
         return search_products(session, principal, ctx.prices, text, TODAY, limit=200)
 
 
-def _header(ctx, **changes):
+def _first_address(store, ctx):
+    with session_scope(store) as session:
+        return delivery_addresses(session, ctx)[0]
+
+
+def _header(store, ctx, **changes):
     return {
         "receipt_date": next_working_day(TODAY).isoformat(),
-        "address": str(ctx.addresses[0].id),
+        "address": str(_first_address(store, ctx).id),
         **changes,
     }
 
@@ -135,8 +141,9 @@ def test_context_is_filled_from_the_contact(store):
         assert ctx.contact_person_id == contact.erp_contact_id and ctx.contact_person_id
         assert ctx.contact_name == contact.full_name
         assert not ctx.country_choice
-        assert ctx.addresses and all(
-            session.get(DeliveryAddress, a.id).customer_account_id == account.id for a in ctx.addresses
+        addresses = delivery_addresses(session, ctx)
+        assert addresses and all(
+            session.get(DeliveryAddress, a.id).customer_account_id == account.id for a in addresses
         )
 
 
@@ -194,7 +201,7 @@ def test_administrators_order_with_the_chosen_accounts_defaults(store):
 def test_every_required_header_field_is_named(store, changes, field, words):
     ctx = _context(store, "user1a@portal.demo")
     with session_scope(store) as session:
-        header, errors = check_header(session, ctx, _header(ctx, **changes), TODAY)
+        header, errors = check_header(session, ctx, _header(store, ctx, **changes), TODAY)
     assert header is None and words in errors[field]
 
 
@@ -204,9 +211,11 @@ def test_header_uses_the_contacts_country_and_refuses_another_accounts_address(s
         foreign = session.scalars(
             select(DeliveryAddress).where(DeliveryAddress.customer_account_id != ctx.account_id)
         ).first()
-        _, errors = check_header(session, ctx, _header(ctx, address=str(foreign.id)), TODAY)
+        _, errors = check_header(session, ctx, _header(store, ctx, address=str(foreign.id)), TODAY)
         assert "address" in errors
-        header, errors = check_header(session, ctx, _header(ctx, country="DEU", reference=" PO  77 "), TODAY)
+        header, errors = check_header(
+            session, ctx, _header(store, ctx, country="DEU", reference=" PO  77 "), TODAY
+        )
     assert errors == {} and header.ship_to_country == ctx.ship_to_country
     assert header.reference == "PO 77"
     assert header.requested_receipt_date == date(2026, 11, 23)  # Friday -> Monday
@@ -407,7 +416,7 @@ def test_submit_rebuilds_the_order_and_writes_it_with_event_and_outbox_at_once(s
         store,
         principal,
         account_id="1",  # ignored: a customer orders for their own account
-        header=_header(ctx, reference="<b>PO-1</b>", total="1.00"),
+        header=_header(store, ctx, reference="<b>PO-1</b>", total="1.00"),
         lines=draft,
         key=key,
         now=NOW,
@@ -452,7 +461,7 @@ def test_submit_rebuilds_the_order_and_writes_it_with_event_and_outbox_at_once(s
         assert (
             order.delivery_address_description
             == line.delivery_address_description
-            == ctx.addresses[0].description
+            == _first_address(store, ctx).description
         )
         event = session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id)).one()
         assert event.kind == "submitted" and "waiting for ERP confirmation" in event.detail
@@ -481,10 +490,14 @@ def test_tampered_or_incomplete_drafts_are_refused_with_nothing_written(store):
     good = _products(store, email)[0]
     cases = [
         ({}, [{"item": good.item_number, "unit": good.default_unit, "quantity": "1"}], "receipt_date"),
-        (_header(ctx), [], "lines"),
-        (_header(ctx), [{"item": us_only[0], "unit": "ea", "quantity": "1"}], "lines"),
-        (_header(ctx), "not a list", "lines"),
-        (_header(ctx), [{"item": good.item_number, "unit": good.default_unit, "quantity": "-1"}], "lines"),
+        (_header(store, ctx), [], "lines"),
+        (_header(store, ctx), [{"item": us_only[0], "unit": "ea", "quantity": "1"}], "lines"),
+        (_header(store, ctx), "not a list", "lines"),
+        (
+            _header(store, ctx),
+            [{"item": good.item_number, "unit": good.default_unit, "quantity": "-1"}],
+            "lines",
+        ),
     ]
     before = _counts(store)
     for header, lines, field in cases:
@@ -505,7 +518,7 @@ def test_tampered_or_incomplete_drafts_are_refused_with_nothing_written(store):
             store,
             principal,
             account_id=None,
-            header=_header(ctx),
+            header=_header(store, ctx),
             lines=[],
             key="not-a-key",
             now=NOW,
@@ -525,7 +538,7 @@ def test_a_key_used_by_someone_else_is_refused(store):
         store,
         _principal(store, first),
         account_id=None,
-        header=_header(ctx),
+        header=_header(store, ctx),
         lines=lines,
         key=key,
         now=NOW,
@@ -537,7 +550,7 @@ def test_a_key_used_by_someone_else_is_refused(store):
             store,
             _principal(store, second),
             account_id=None,
-            header=_header(ctx),
+            header=_header(store, ctx),
             lines=lines,
             key=key,
             now=NOW,
@@ -564,7 +577,7 @@ def test_concurrent_double_submit_places_one_order(store):
                     store,
                     principal,
                     account_id=None,
-                    header=_header(ctx),
+                    header=_header(store, ctx),
                     lines=[{"item": tv.item_number, "unit": tv.default_unit, "quantity": "1"}],
                     key=key,
                     now=NOW,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from data.access import principal_for
 from data.catalog import search_products
 from data.models import Contact, ContactRole, OrderEvent, SalesOrder, WebRole
-from data.order_entry import new_key, next_working_day, order_context, place_order
+from data.order_entry import delivery_addresses, new_key, next_working_day, order_context, place_order
 from sync.erp_simulator.store import sales_order_headers, sales_order_lines
 from tests.integration.test_push import drain, env  # noqa: F401 - the fixture is used by name
 from tests.sync_factories import assert_i1_each_order_once_in_erp
@@ -26,6 +26,7 @@ def test_a_wizard_order_is_accepted_by_the_erp_once(env):  # noqa: F811 - the im
         today = env.clock().date()
         ctx = order_context(session, principal).context
         products = search_products(session, principal, ctx.prices, "", today)[:2]
+        address = delivery_addresses(session, ctx)[0]
     key = new_key()
     placed = place_order(
         env.sessions,
@@ -33,7 +34,7 @@ def test_a_wizard_order_is_accepted_by_the_erp_once(env):  # noqa: F811 - the im
         account_id=None,
         header={
             "receipt_date": next_working_day(today).isoformat(),
-            "address": str(ctx.addresses[0].id),
+            "address": str(address.id),
             "reference": "PO-4711",
         },
         lines=[{"item": p.item_number, "unit": p.default_unit, "quantity": "3"} for p in products],

@@ -31,6 +31,7 @@ from data.models import (
     SalesOrderLine,
     SyncState,
 )
+from data.order_entry import erp_payload
 from sync.erp_simulator.faults import FaultInjector
 from sync.erp_simulator.store import sales_order_headers
 from tests.conftest import ERP_TEST_SEED
@@ -162,46 +163,6 @@ def customer(session: Session, area: str = "USMF", account: str = "US-001") -> C
     )
 
 
-def order_payload(
-    cust: Customer, key: str, lines: list[tuple[Orderable, Decimal]], requested: date
-) -> dict[str, object]:
-    """The outbox payload exactly as the wizard writes it (the contract in issue 6)."""
-    return {
-        "dataAreaId": cust.area,
-        "OrderingCustomerAccountNumber": cust.account,
-        "InvoiceCustomerAccountNumber": cust.account,
-        "SalesOrderName": cust.name,
-        "CurrencyCode": cust.currency,
-        "LanguageId": cust.language,
-        "PriceCustomerGroupCode": cust.price_list,
-        "ContactPersonId": None,
-        "RequestedReceiptDate": requested.isoformat(),
-        "DeliveryAddressDescription": "Headquarters",
-        "DeliveryAddressStreet": "1 Main Street",
-        "DeliveryAddressCity": "Chicago",
-        "DeliveryAddressZipCode": "60601",
-        "DeliveryAddressCountryRegionId": cust.country,
-        "CustomerRequisitionNumber": None,
-        "PortalOrderId": key,
-        "SalesOrderLines": [
-            {
-                "LineNumber": number,
-                "ItemNumber": item.item,
-                "LineDescription": item.name,
-                "OrderedSalesQuantity": str(quantity),
-                "SalesUnitSymbol": item.unit,
-                "SalesPrice": str(item.price),
-                "LineAmount": str((quantity * item.price).quantize(CENT, ROUND_HALF_UP)),
-                "CurrencyCode": cust.currency,
-                "RequestedReceiptDate": requested.isoformat(),
-                "DeliveryAddressDescription": "Headquarters",
-                "DeliveryAddressCountryRegionId": cust.country,
-            }
-            for number, (item, quantity) in enumerate(lines, start=1)
-        ],
-    }
-
-
 def submit_order(
     session: Session,
     cust: Customer,
@@ -213,8 +174,6 @@ def submit_order(
     """A submitted portal order with its lines, "submitted" event and outbox entry (one transaction)."""
     key = str(uuid.uuid4())
     requested = now.date() + timedelta(days=10)
-    payload = order_payload(cust, key, lines, requested)
-    payload.update(payload_changes or {})
     amounts = [(q * item.price).quantize(CENT, ROUND_HALF_UP) for item, q in lines]
     order = SalesOrder(
         portal_order_id=key,
@@ -230,6 +189,9 @@ def submit_order(
         order_date=now,
         requested_receipt_date=requested,
         delivery_address_description="Headquarters",
+        delivery_address_street="1 Main Street",
+        delivery_address_city="Chicago",
+        delivery_address_zip_code="60601",
         delivery_address_country_region_id=cust.country,
         origin="portal",
         origin_code="Portal",
@@ -256,6 +218,10 @@ def submit_order(
             )
         )
     session.add(OrderEvent(order_id=order.id, occurred_at=now, kind="submitted", detail="Submitted"))
+    session.flush()
+    session.refresh(order, ["lines"])
+    payload = erp_payload(order)  # the wizard's own payload, so the contract lives in one place
+    payload.update(payload_changes or {})
     session.add(
         OutboxEntry(
             entity="sales_order",

@@ -60,6 +60,35 @@ class ErpClient(Protocol):
         ...
 
 
+def read_with_retries(
+    http: requests.Session,
+    method: str,
+    url: str,
+    *,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    params: dict[str, str] | None = None,
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A read from the ERP, retried with exponential backoff on 5xx, timeouts and connection errors;
+    a 4xx is raised at once; `ErpUnavailable` when every attempt failed."""
+    problem = ""
+    for attempt in range(retries + 1):
+        try:
+            response = http.request(method, url, params=params, json=body, timeout=timeout)
+            if response.status_code < 500:
+                response.raise_for_status()
+                result: dict[str, Any] = response.json()
+                return result
+            problem = f"HTTP {response.status_code}"
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            problem = type(exc).__name__
+        if attempt < retries:
+            time.sleep(backoff * 2**attempt)
+    raise ErpUnavailable(f"{url}: {problem}")
+
+
 class HttpErpClient:
     """Reads F&O-style entity sets over HTTP, following `@odata.nextLink` (keyset paging)."""
 
@@ -73,19 +102,15 @@ class HttpErpClient:
         self._http = requests.Session()
 
     def _get(self, url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
-        for attempt in range(self.retries + 1):
-            try:
-                response = self._http.get(url, params=params, timeout=self.timeout)
-                if response.status_code < 500:
-                    response.raise_for_status()
-                    body: dict[str, Any] = response.json()
-                    return body
-                problem = f"HTTP {response.status_code}"
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = type(exc).__name__
-            if attempt < self.retries:
-                time.sleep(self.backoff * 2**attempt)
-        raise ErpUnavailable(f"{url}: {problem}")
+        return read_with_retries(
+            self._http,
+            "GET",
+            url,
+            params=params,
+            timeout=self.timeout,
+            retries=self.retries,
+            backoff=self.backoff,
+        )
 
     def iter_pages(
         self, entity_set: str, *, after_sequence: int = 0, top: int = 1000

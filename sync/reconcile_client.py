@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import requests
 
-from sync.erp_client import ErpUnavailable, Record
+from sync.erp_client import Record, read_with_retries
 
 Bucket = tuple[str, str, str]  # legal entity, ordering customer account, "YYYY-MM"
 OrderKey = tuple[str, str]  # legal entity, sales order number
@@ -28,24 +27,15 @@ class HttpChecksumClient:
         self._http = requests.Session()
 
     def _call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        url = f"{self.base_url}/{path}"
-        problem = ""
-        for attempt in range(self.retries + 1):
-            try:
-                if body is None:
-                    response = self._http.get(url, timeout=self.timeout)
-                else:
-                    response = self._http.post(url, json=body, timeout=self.timeout)
-                if response.status_code < 500:
-                    response.raise_for_status()
-                    result: dict[str, Any] = response.json()
-                    return result
-                problem = f"HTTP {response.status_code}"
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = type(exc).__name__
-            if attempt < self.retries:
-                time.sleep(self.backoff * 2**attempt)
-        raise ErpUnavailable(f"{url}: {problem}")
+        return read_with_retries(
+            self._http,
+            "GET" if body is None else "POST",
+            f"{self.base_url}/{path}",
+            body=body,
+            timeout=self.timeout,
+            retries=self.retries,
+            backoff=self.backoff,
+        )
 
     def buckets(self) -> list[list[Any]]:
         """``[area, account, month, orders, order hash sum, lines, line hash sum]`` per bucket."""

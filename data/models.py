@@ -422,6 +422,8 @@ class QuarantinedRecord(Base):
     record: Mapped[dict[str, Any]] = mapped_column(JSON)  # the record exactly as the ERP served it
     quarantined_at: Mapped[datetime] = mapped_column(DateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    retry_requested_at: Mapped[datetime | None] = mapped_column(DateTime)  # an administrator asked
+    resolution: Mapped[str | None] = mapped_column(Text)  # how it was resolved, or what the last retry found
 
 
 class Notice(TimestampMixin, Base):

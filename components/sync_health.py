@@ -35,6 +35,10 @@ ACTION_QUESTIONS = {
     "second ERP order.",
     "discard": "Discard this outbox entry? It is never sent; an order it carried shows as rejected. "
     "This cannot be undone.",
+    "retry-quarantine": "Apply this ERP record again at the next pull? A newer change the portal already "
+    "holds is never overwritten.",
+    "discard-quarantine": "Dismiss this quarantined ERP record? It is not applied; the reconciliation still "
+    "repairs any difference it leaves.",
     "pause": "Pause the sync for every worker? Portal writes wait in the outbox until you resume.",
     "resume": "Resume the sync? Waiting work is sent and pulled at once.",
     "reconcile": "Compare the portal with the ERP by checksums now and repair any drift?",
@@ -93,8 +97,8 @@ def kpi_cards(health: Any) -> dbc.Row:
         ("sync-kpi-oldest", "Oldest waiting entry", _fmt_seconds(health.oldest_pending_seconds)),
         (
             "sync-kpi-dead",
-            "Dead / rejected entries",
-            f"{health.outbox['dead']:,} / {health.outbox['failed']:,}",
+            "Dead / rejected / discarded entries",
+            f"{health.outbox['dead']:,} / {health.outbox['failed']:,} / {health.outbox['discarded']:,}",
         ),
         ("sync-kpi-errors", "Errors, last 15 minutes", f"{health.errors_in_window:,}"),
         ("sync-kpi-pull", "Last successful pull", moment(health.last_pull_at)),
@@ -210,7 +214,7 @@ def throughput_chart(throughput: dict[str, list[int]]) -> html.Figure | html.P:
 
 def outbox_chart(health: Any) -> html.Figure:
     title = "Outbox depth by state"
-    states = ["pending", "failed", "dead"]
+    states = ["pending", "failed", "dead", "discarded"]
     values = [health.outbox[s] for s in states]
     figure = {"data": [{"type": "bar", "x": states, "y": values, "marker": {"color": "#0d6efd"}}]}
     oldest = _fmt_seconds(health.oldest_pending_seconds)
@@ -219,7 +223,7 @@ def outbox_chart(health: Any) -> html.Figure:
         "sync-chart-outbox",
         title,
         figure,
-        [f"{sum(values):,} entries; the oldest waiting one is {oldest} old."],
+        [f"{sum(values[:3]):,} open entries; the oldest waiting one is {oldest} old."],
         _table(["State", "Entries"], rows),
     )
 
@@ -377,9 +381,16 @@ def problems_table(problems: list[Any]) -> dbc.Table | html.P:
 
 
 def problem_options(problems: list[Any]) -> list[dict[str, str]]:
-    """Choices for the retry/discard controls: outbox entries only (quarantined records are read-only)."""
+    """Choices for the retry/discard controls: the entries that allow an action."""
     return [{"label": f"{p.key} · {p.what} · {p.state}", "value": p.key} for p in problems if p.actions]
 
 
 def confirm_text(action: str, target: str | None) -> list:
-    return [html.P(ACTION_QUESTIONS[action]), html.P(["Entry: ", html.Code(target)]) if target else None]
+    """The question for an action; a quarantined record's retry and discard ask their own."""
+    question = ACTION_QUESTIONS.get(
+        f"{action}-quarantine" if str(target).startswith("quarantine:") else action
+    )
+    return [
+        html.P(question or ACTION_QUESTIONS[action]),
+        html.P(["Entry: ", html.Code(target)]) if target else None,
+    ]

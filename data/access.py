@@ -21,6 +21,7 @@ from data.models import (
     PriceList,
     PriceListItem,
     Product,
+    QuarantinedRecord,
     SalesOrder,
     SalesOrderLine,
     SyncRun,
@@ -173,6 +174,11 @@ def visible_sync_runs(principal: Principal) -> Select[SyncRun]:
 
 def visible_outbox(principal: Principal) -> Select[OutboxEntry]:
     return select(OutboxEntry).where(true() if principal.is_admin else false())
+
+
+def visible_quarantine(principal: Principal) -> Select[QuarantinedRecord]:
+    """ERP records the pull could not apply: administrators only."""
+    return select(QuarantinedRecord).where(true() if principal.is_admin else false())
 
 
 def current_principal() -> Principal:

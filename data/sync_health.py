@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from data.access import Principal, visible_orders, visible_outbox, visible_sync_runs
-from data.models import OutboxEntry, SalesOrder, SyncControl, SyncRun
+from data.access import Principal, visible_orders, visible_outbox, visible_quarantine, visible_sync_runs
+from data.models import OutboxEntry, QuarantinedRecord, SalesOrder, SyncControl, SyncRun
 from data.sync_control import CONTROL, UNREACHABLE_PREFIXES, PauseState, error_window_start, pause_state
 
 HEALTHY, DEGRADED, PAUSED, UNREACHABLE = "healthy", "degraded", "paused", "erp_unreachable"
@@ -26,6 +26,7 @@ DURATION_RUNS = 50
 LAG_SAMPLE = 5000
 STALE_PULL = timedelta(minutes=5)
 OLD_PENDING = timedelta(minutes=5)
+OUTBOX_STATES = ("pending", "failed", "dead", "discarded")  # "done" entries are not counted
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class SyncHealth:
     pause: PauseState
     runner: str | None
     runner_until: datetime | None
-    outbox: dict[str, int]  # state -> entries (pending, failed, dead)
+    outbox: dict[str, int]  # state -> entries (OUTBOX_STATES)
     oldest_pending_at: datetime | None
     oldest_pending_seconds: float | None
     errors_in_window: int
@@ -135,16 +136,6 @@ def _lag(session: Session, principal: Principal, now: datetime) -> list[LagPoint
     ]
 
 
-def _quarantine_table(session: Session) -> Any:
-    """The pull's quarantine table, when it exists (migration 0005)."""
-    from data import models
-
-    model = getattr(models, "QuarantinedRecord", None)
-    if model is None or not inspect(session.connection()).has_table(model.__tablename__):
-        return None
-    return model
-
-
 def sync_health(
     session: Session, principal: Principal, *, now: datetime, error_window: timedelta = timedelta(minutes=15)
 ) -> SyncHealth | None:
@@ -163,7 +154,7 @@ def sync_health(
         session.execute(
             visible_outbox(principal)
             .with_only_columns(OutboxEntry.state, func.count())
-            .where(OutboxEntry.state.in_(("pending", "failed", "dead")))
+            .where(OutboxEntry.state.in_(OUTBOX_STATES))
             .group_by(OutboxEntry.state)
         ).all()
     )
@@ -201,14 +192,13 @@ def sync_health(
     for state in ("failed", "dead"):
         if outbox.get(state):
             errors_by_kind[f"outbox: {state}"] = outbox[state]
-    quarantine = _quarantine_table(session)
-    if quarantine is not None:
-        for entity_set, count in session.execute(
-            select(quarantine.entity_set, func.count())
-            .where(quarantine.resolved_at.is_(None))
-            .group_by(quarantine.entity_set)
-        ):
-            errors_by_kind[f"quarantined: {entity_set}"] = count
+    for entity_set, count in session.execute(
+        visible_quarantine(principal)
+        .with_only_columns(QuarantinedRecord.entity_set, func.count())
+        .where(QuarantinedRecord.resolved_at.is_(None))
+        .group_by(QuarantinedRecord.entity_set)
+    ):
+        errors_by_kind[f"quarantined: {entity_set}"] = count
 
     oldest_seconds = (now - oldest).total_seconds() if oldest else None
     reasons: list[str] = []
@@ -240,7 +230,7 @@ def sync_health(
         pause=pause,
         runner=runner,
         runner_until=control.lease_expires_at if control else None,
-        outbox={s: int(outbox.get(s, 0)) for s in ("pending", "failed", "dead")},
+        outbox={s: int(outbox.get(s, 0)) for s in OUTBOX_STATES},
         oldest_pending_at=oldest,
         oldest_pending_seconds=oldest_seconds,
         errors_in_window=errors_in_window,
@@ -278,32 +268,32 @@ def sync_problems(session: Session, principal: Principal, limit: int = 100) -> l
             .limit(limit)
         )
     ]
-    quarantine = _quarantine_table(session)
-    if quarantine is not None:
-        problems += [
-            Problem(
-                key=f"quarantine:{q.id}",
-                kind="pull",
-                what=f"{q.entity_set} {q.record_key or ''}".strip(),
-                state="quarantined",
-                attempts=0,
-                since=q.quarantined_at,
-                error=q.reason,
-                actions=(),
-            )
-            for q in session.scalars(
-                select(quarantine)
-                .where(quarantine.resolved_at.is_(None))
-                .order_by(quarantine.id.desc())
-                .limit(limit)
-            )
-        ]
+    problems += [
+        Problem(
+            key=f"quarantine:{q.id}",
+            kind="pull",
+            what=f"{q.entity_set} {q.record_key or ''}".strip(),
+            state="retry requested" if q.retry_requested_at else "quarantined",
+            attempts=0,
+            since=q.quarantined_at,
+            error=f"{q.reason} ({q.resolution})" if q.resolution else q.reason,
+            actions=("retry", "discard"),
+        )
+        for q in session.scalars(
+            visible_quarantine(principal)
+            .where(QuarantinedRecord.resolved_at.is_(None))
+            .order_by(QuarantinedRecord.id.desc())
+            .limit(limit)
+        )
+    ]
     return problems
 
 
-def outbox_entry_id(key: Any) -> int | None:
-    """The outbox id of an error-list key sent by the browser ("outbox:<id>"), or None."""
-    if not isinstance(key, str) or not key.startswith("outbox:"):
+def problem_target(key: Any) -> tuple[str, int] | None:
+    """("outbox" or "quarantine", id) of an error-list key sent by the browser, or None."""
+    if not isinstance(key, str) or ":" not in key:
         return None
-    digits = key.removeprefix("outbox:")
-    return int(digits) if digits.isdigit() and len(digits) < 12 else None
+    kind, digits = key.split(":", 1)
+    if kind not in ("outbox", "quarantine") or not digits.isdigit() or len(digits) >= 12:
+        return None
+    return kind, int(digits)

@@ -11,8 +11,9 @@ import components.sync_health as ui
 from data.db import current_sessions, session_scope
 from data.models import WebRole
 from data.outbox import OutboxError, discard_entry, retry_entry
+from data.quarantine import QuarantineError, dismiss, request_retry
 from data.sync_control import pause_sync, request_reconcile, resume_sync
-from data.sync_health import outbox_entry_id, sync_health, sync_problems
+from data.sync_health import problem_target, sync_health, sync_problems
 from pages._guard import require_roles
 
 dash.register_page(
@@ -175,12 +176,12 @@ def handle_sync_action(*args):
     trigger = ctx.triggered_id
     asked = next((action for action, button in BUTTONS.items() if button == trigger), None)
     if asked:
-        if asked in ("retry", "discard") and outbox_entry_id(choice) is None:
+        if asked in ("retry", "discard") and problem_target(choice) is None:
             return (
                 False,
                 no_update,
                 None,
-                dbc.Alert("Choose an outbox entry first.", color="warning"),
+                dbc.Alert("Choose an entry first.", color="warning"),
                 no_update,
             )
         target = choice if asked in ("retry", "discard") else None
@@ -208,13 +209,20 @@ def _perform(principal, action: str, target) -> tuple[str, str]:
             if action == "reconcile":
                 request_reconcile(session, principal, now=now)
                 return "Reconciliation requested: the worker starts it within a few seconds.", "info"
-            entry_id = outbox_entry_id(target)
-            if entry_id is None:
-                return "Choose an outbox entry first.", "warning"
+            chosen = problem_target(target)
+            if chosen is None:
+                return "Choose an entry first.", "warning"
+            kind, entry_id = chosen
+            if kind == "quarantine":
+                if action == "retry":
+                    request_retry(session, principal, entry_id, now=now)
+                    return f"Quarantined record {entry_id} will be applied again at the next pull.", "success"
+                dismiss(session, principal, entry_id, now=now)
+                return f"Quarantined record {entry_id} dismissed.", "info"
             if action == "retry":
                 retry_entry(session, principal, entry_id, now=now)
                 return f"Outbox entry {entry_id} will be sent again.", "success"
             discard_entry(session, principal, entry_id, now=now)
             return f"Outbox entry {entry_id} discarded.", "info"
-    except (OutboxError, LookupError) as exc:
+    except (OutboxError, QuarantineError, LookupError) as exc:
         return str(exc).strip("'\""), "warning"

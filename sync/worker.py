@@ -23,6 +23,7 @@ from data.db import session_scope
 from data.demo import DemoSignIn, seed_demo
 from sync.erp_client import ErpClient, ErpUnavailable, HttpErpClient
 from sync.pull import needs_initial_sync, pull_all
+from sync.quarantine import retry_requested
 from sync.reconcile import reconcile
 from sync.reconcile_client import HttpChecksumClient
 from sync.runner import SyncRunner, runner_lock
@@ -104,7 +105,7 @@ def start_scheduler(factory: sessionmaker[Session], erp_url: str, settings: Sett
         runner_lock(factory, lease=timedelta(seconds=settings.lease_seconds)),
         {
             "push": lambda: _push(factory, client),
-            "pull": lambda: pull_all(factory, client),
+            "pull": lambda: _pull(factory, client),
             "reconcile": lambda: reconcile(factory, HttpChecksumClient(erp_url)),
         },
         error_threshold=settings.auto_pause_errors,
@@ -144,6 +145,12 @@ def stop_scheduler(scheduler: BackgroundScheduler, *, wait: bool = True) -> None
     runner = getattr(scheduler, "runner", None)
     if runner is not None:
         runner.lock.release()
+
+
+def _pull(factory: sessionmaker[Session], client: ErpClient) -> object:
+    """Quarantined records an administrator asked to retry, then the ERP's new changes."""
+    retry_requested(factory)
+    return pull_all(factory, client)
 
 
 def _push(factory: sessionmaker[Session], client: ErpClient) -> tuple[int, int]:

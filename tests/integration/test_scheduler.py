@@ -235,3 +235,43 @@ def test_scheduler_jobs(tmp_path, portal_sessions):
         assert all(j.coalesce and j.max_instances == 1 for j in jobs.values())
     finally:
         stop_scheduler(scheduler)
+
+
+def test_the_pull_job_carries_out_quarantine_retries_first(tmp_path, portal_sessions):
+    """An administrator's retry is done by the scheduled pull, even while the ERP cannot be reached."""
+    from app import Settings
+    from data.models import LegalEntity, QuarantinedRecord
+    from data.quarantine import request_retry
+    from sync.worker import start_scheduler, stop_scheduler
+
+    admin = Principal(contact_id=1, roles=frozenset({WebRole.ADMINISTRATOR}))
+    record = {
+        "LegalEntityId": "NLMF",
+        "Name": "Contoso Netherlands",
+        "CurrencyCode": "EUR",
+        "LanguageId": "nl",
+        "AddressCountryRegionId": "NLD",
+        "ChangeSequence": 42,
+    }
+    with portal_sessions.begin() as session:
+        entry = QuarantinedRecord(
+            entity_set="LegalEntities",
+            record_key="NLMF",
+            change_sequence=42,
+            reason="refers to a quarantined record",
+            record=record,
+            quarantined_at=datetime(2026, 11, 21),
+        )
+        session.add(entry)
+        session.flush()
+        request_retry(session, admin, entry.id)
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "SCHEDULER": "on", "SYNC_PULL_SECONDS": "7200"})
+    scheduler = start_scheduler(portal_sessions, "http://127.0.0.1:9", settings)
+    try:
+        with pytest.raises(ErpUnavailable):
+            scheduler.runner.jobs["pull"]()
+    finally:
+        stop_scheduler(scheduler)
+    with portal_sessions() as session:
+        assert session.get(LegalEntity, "NLMF").name == "Contoso Netherlands"
+        assert session.get(QuarantinedRecord, entry.id).resolution == "Applied on retry."

@@ -13,13 +13,15 @@ import pytest
 from sqlalchemy import func, select, update
 
 from data.access import Principal
-from data.models import QuarantinedRecord, SalesOrder, SyncCursor, WebRole
+from data.models import QuarantinedRecord, SalesOrder, SalesOrderLine, SyncCursor, WebRole
+from data.quarantine import QuarantineError, dismiss, request_retry
 from sync import pull as pull_module
 from sync.erp_client import HttpErpClient, Record
 from sync.erp_simulator.faults import FaultInjector
 from sync.erp_simulator.lifecycle import LifecycleOptions, advance
 from sync.erp_simulator.store import ENTITY_SETS, next_change_sequence
 from sync.pull import ENTITY_SYNCS, PAGE_SIZE, apply_page, pull_all, pull_entity_set, quarantined_records
+from sync.quarantine import retry_requested
 from tests.integration.test_initial_sync import erp_checksums, portal_checksums
 from tests.sync_factories import FakeClock, SimulatedErp, assert_i1_each_order_once_in_erp, simulated_erp
 
@@ -189,3 +191,84 @@ def test_an_older_erp_change_never_overwrites_a_newer_one(erp, synced):
         )
     assert name == "Newer Name"
     assert pull_entity_set(synced, client, spec).applied == 0  # nothing newer in the ERP
+
+
+def _fix_in_erp(erp: SimulatedErp, entity_set: str, sequence: int) -> None:
+    """The ERP changes a record again (its data was fixed there): it is served anew with a new sequence."""
+    table = ENTITY_SETS[entity_set]
+    with erp.engine.begin() as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.ChangeSequence == sequence)
+            .values(ChangeSequence=next_change_sequence(conn))
+        )
+
+
+def test_an_administrator_retries_a_quarantined_record(erp, synced):
+    """A line quarantined because its order was: once the ERP fixes the order, only a retry brings the line
+    (the ERP has no reason to send the unchanged line again). A record that is still bad stays quarantined."""
+    _busy_erp(erp, ticks=10)
+    erp.faults.configure({"malformed_rate": 0.2, "seed": 8})
+    pull_all(synced, HttpErpClient(erp.url))
+    erp.faults.configure({"reset": True})
+    quarantined = _quarantine(synced)
+    waiting = next(
+        q for q in quarantined if q.entity_set == "SalesOrderLines" and q.reason.startswith("refers to")
+    )
+    company, number, line_number = waiting.record_key.split("|")
+    header = next(
+        q
+        for q in quarantined
+        if q.entity_set == "SalesOrderHeadersV2" and q.record_key == f"{company}|{number}"
+    )
+    bad = next(q for q in quarantined if q.reason.startswith("Malformed") and q.id != header.id)
+    _fix_in_erp(erp, header.entity_set, header.change_sequence)
+    pull_all(synced, HttpErpClient(erp.url))
+
+    with synced.begin() as session:
+        assert session.get(QuarantinedRecord, header.id).resolved_at is not None  # the header arrived
+        assert session.get(QuarantinedRecord, waiting.id).resolved_at is None  # its line did not
+        with pytest.raises(LookupError):  # only administrators act on the quarantine
+            request_retry(
+                session,
+                Principal(contact_id=5, roles=frozenset({WebRole.CUSTOMER_REPRESENTATIVE})),
+                waiting.id,
+            )
+        request_retry(session, ADMIN, waiting.id)
+        request_retry(session, ADMIN, bad.id)
+
+    assert retry_requested(synced) == 1
+
+    with synced() as session:
+        line_exists = session.scalar(
+            select(func.count())
+            .select_from(SalesOrderLine)
+            .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+            .where(
+                SalesOrder.legal_entity_id == company,
+                SalesOrder.sales_order_number == number,
+                SalesOrderLine.line_number == int(line_number),
+            )
+        )
+        assert line_exists == 1
+        applied, still_bad = (
+            session.get(QuarantinedRecord, waiting.id),
+            session.get(QuarantinedRecord, bad.id),
+        )
+        assert applied.resolved_at is not None and applied.resolution == "Applied on retry."
+        assert applied.retry_requested_at is None
+        assert still_bad.resolved_at is not None and still_bad.resolution.startswith("Retried: still not")
+        again = session.scalars(
+            select(QuarantinedRecord).where(
+                QuarantinedRecord.record_key == bad.record_key, QuarantinedRecord.resolved_at.is_(None)
+            )
+        ).one()
+        assert again.reason == bad.reason and again.id > bad.id  # quarantined anew, with the same reason
+    assert retry_requested(synced) == 0  # each request is carried out once
+
+    with synced.begin() as session:
+        dismiss(session, ADMIN, again.id)
+        with pytest.raises(QuarantineError):
+            request_retry(session, ADMIN, again.id)
+    with synced() as session:
+        assert session.get(QuarantinedRecord, again.id).resolution.startswith("Dismissed by")

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from data.access import ANONYMOUS, Principal
-from data.models import OutboxEntry, SyncControl, SyncRun, WebRole
+from data.models import OutboxEntry, QuarantinedRecord, SyncControl, SyncRun, WebRole
 from data.sync_control import AUTOMATIC, pause, resume
-from data.sync_health import outbox_entry_id, sync_health, sync_problems
+from data.sync_health import problem_target, sync_health, sync_problems
 from tests.integration.test_authorization import _callbacks, _outputs
 from tests.portal_client import PortalClient, signed_in
 
@@ -91,13 +91,15 @@ def test_admin_sees_the_page_with_data(portal):
 def test_non_admins_are_refused_and_nothing_is_written(portal, email, status):
     client = PortalClient(portal) if email is None else signed_in(portal, email)
     assert _post(client, _dep(portal, "update_sync_health"), {}, []).status_code == status
-    entry_id = _dead_entry(portal)
+    entry_id, record_id = _dead_entry(portal), _quarantined(portal)
     before = _control(portal)
     for action, target in (
         ("pause", None),
         ("reconcile", None),
         ("retry", f"outbox:{entry_id}"),
         ("discard", f"outbox:{entry_id}"),
+        ("retry", f"quarantine:{record_id}"),
+        ("discard", f"quarantine:{record_id}"),
     ):
         forged = {"sync-pending": {"action": action, "target": target}, "sync-problem-choice": target}
         assert _act(client, portal, "sync-confirm-yes", **forged).status_code == status
@@ -106,6 +108,8 @@ def test_non_admins_are_refused_and_nothing_is_written(portal, email, status):
     assert (after.paused, after.reconcile_requested_at) == (before.paused, before.reconcile_requested_at)
     with _sessions(portal)() as session:
         assert session.get(OutboxEntry, entry_id).state == "dead"
+        record = session.get(QuarantinedRecord, record_id)
+        assert (record.retry_requested_at, record.resolved_at) == (None, None)
 
 
 def test_pause_resume_and_reconcile_now_after_confirmation(portal):
@@ -147,7 +151,7 @@ def test_retry_and_discard_an_outbox_entry(portal):
         as_text=True
     )
     missing = _act(client, portal, "sync-retry", **{"sync-problem-choice": None})
-    assert "Choose an outbox entry first" in missing.get_data(as_text=True)
+    assert "Choose an entry first" in missing.get_data(as_text=True)
     pending = {"action": "retry", "target": f"outbox:{retried}"}
     assert _act(client, portal, "sync-confirm-yes", **{"sync-pending": pending}).status_code == 200
     pending = {"action": "discard", "target": f"outbox:{discarded}"}
@@ -157,6 +161,56 @@ def test_retry_and_discard_an_outbox_entry(portal):
         assert session.get(OutboxEntry, discarded).state == "discarded"
     again = _act(client, portal, "sync-confirm-yes", **{"sync-pending": pending})
     assert "already discarded" in again.get_data(as_text=True)
+    with _sessions(portal)() as session:
+        assert sync_health(session, ADMIN_PRINCIPAL, now=_now()).outbox["discarded"] >= 1
+    text = _post(client, _dep(portal, "update_sync_health"), {}, []).get_data(as_text=True)
+    assert "discarded entries" in text and "sync-kpi-dead" in text
+
+
+def _quarantined(portal) -> int:
+    with _sessions(portal).begin() as session:
+        record = QuarantinedRecord(
+            entity_set="CustomersV3",
+            record_key="USMF|US-999",
+            change_sequence=1,
+            reason="Malformed: required field CustomerGroupId missing",
+            record={"dataAreaId": "USMF", "CustomerAccount": "US-999", "ChangeSequence": 1},
+            quarantined_at=_now(),
+        )
+        session.add(record)
+        session.flush()
+        return record.id
+
+
+def test_retry_and_dismiss_a_quarantined_record(portal):
+    client = signed_in(portal, ADMIN)
+    retried, dismissed = _quarantined(portal), _quarantined(portal)
+    page = _post(client, _dep(portal, "update_sync_health"), {}, []).get_data(as_text=True)
+    assert f"quarantine:{retried}" in page and "CustomerGroupId missing" in page
+    asked = _act(client, portal, "sync-retry", **{"sync-problem-choice": f"quarantine:{retried}"})
+    assert "Apply this ERP record again" in asked.get_data(as_text=True)
+    with _sessions(portal)() as session:
+        assert session.get(QuarantinedRecord, retried).retry_requested_at is None  # not before Confirm
+    pending = {"action": "retry", "target": f"quarantine:{retried}"}
+    done = _act(client, portal, "sync-confirm-yes", **{"sync-pending": pending})
+    assert "applied again at the next pull" in done.get_data(as_text=True)
+    pending = {"action": "discard", "target": f"quarantine:{dismissed}"}
+    assert "dismissed" in _act(client, portal, "sync-confirm-yes", **{"sync-pending": pending}).get_data(
+        as_text=True
+    )
+    with _sessions(portal)() as session:
+        asked_again = session.get(QuarantinedRecord, retried)
+        assert asked_again.retry_requested_at is not None and asked_again.resolved_at is None
+        gone = session.get(QuarantinedRecord, dismissed)
+        assert gone.resolved_at is not None and gone.resolution == f"Dismissed by {ADMIN}; not applied."
+    page = _post(client, _dep(portal, "update_sync_health"), {}, []).get_data(as_text=True)
+    assert "retry requested" in page and f"quarantine:{dismissed}" not in page
+    again = _act(client, portal, "sync-confirm-yes", **{"sync-pending": pending})
+    assert "already resolved" in again.get_data(as_text=True)
+    missing = {"action": "retry", "target": "quarantine:99999999"}
+    assert "No such quarantined record" in _act(
+        client, portal, "sync-confirm-yes", **{"sync-pending": missing}
+    ).get_data(as_text=True)
 
 
 def test_health_states_and_scopes(portal_sessions):
@@ -199,5 +253,7 @@ def test_health_states_and_scopes(portal_sessions):
         health = sync_health(session, ADMIN_PRINCIPAL, now=now)
         assert health.state == "paused" and health.pause.paused_by == AUTOMATIC
         resume(session, now=now)
-    assert outbox_entry_id("outbox:12") == 12
-    assert outbox_entry_id("outbox:1 OR 1=1") is None and outbox_entry_id(12) is None
+    assert problem_target("outbox:12") == ("outbox", 12)
+    assert problem_target("quarantine:7") == ("quarantine", 7)
+    for forged in ("outbox:1 OR 1=1", 12, "orders:3", "quarantine:", None, {"id": 1}):
+        assert problem_target(forged) is None

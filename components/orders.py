@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import html
@@ -156,31 +157,33 @@ def portal_reference(portal_order_id: str | None, order_id: int) -> str:
     return portal_order_id[:8] if portal_order_id else str(order_id)
 
 
-def grid_row(row: dict) -> dict:
+def grid_row(row: Any) -> dict:
     """One grid row from a data/orders.py row: plain JSON, labels resolved, money as a string."""
-    status = STATUSES.get(row["processing_status"], (row["processing_status"], "", ""))
-    sync = SYNC_STATES.get(row["sync_state"], (row["sync_state"], "", ""))
-    placer = " ".join(filter(None, (row.get("first_name"), row.get("last_name")))) or row.get("email")
-    customer = row["ordering_customer_account_number"]
-    if row.get("name"):
-        customer = f"{customer} · {row['name']}"
+    status = STATUSES.get(row.processing_status, (row.processing_status, "", ""))
+    sync = SYNC_STATES.get(row.sync_state, (row.sync_state, "", ""))
+    placer = " ".join(
+        filter(None, (getattr(row, "first_name", None), getattr(row, "last_name", None)))
+    ) or getattr(row, "email", None)
+    customer = row.ordering_customer_account_number
+    if getattr(row, "name", None):
+        customer = f"{customer} · {row.name}"
     return {
-        "id": row["id"],
-        "order": row["sales_order_number"] or f"Portal {portal_reference(row['portal_order_id'], row['id'])}",
-        "sales_order_name": row["sales_order_name"],
+        "id": row.id,
+        "order": row.sales_order_number or f"Portal {portal_reference(row.portal_order_id, row.id)}",
+        "sales_order_name": row.sales_order_name,
         "customer": customer,
-        "customer_reference": row["customer_requisition_number"],
-        "order_date": row["order_date"].isoformat() if row["order_date"] else None,
-        "requested_receipt_date": _iso(row["requested_receipt_date"]),
-        "confirmed_receipt_date": _iso(row["confirmed_receipt_date"]),
+        "customer_reference": row.customer_requisition_number,
+        "order_date": row.order_date.isoformat() if row.order_date else None,
+        "requested_receipt_date": _iso(row.requested_receipt_date),
+        "confirmed_receipt_date": _iso(row.confirmed_receipt_date),
         "status_label": status[0],
         "status_meaning": status[2],
         "sync_label": sync[0],
         "sync_meaning": sync[2],
-        "total": str(row["total_amount"]),
-        "currency": row["currency_code"],
-        "placed_by": placer or f"{row.get('origin_code') or 'ERP'} (entered in the ERP)",
-        "delivery_address": row["delivery_address_description"],
+        "total": str(row.total_amount),
+        "currency": row.currency_code,
+        "placed_by": placer or f"{row.origin_code or 'ERP'} (entered in the ERP)",
+        "delivery_address": row.delivery_address_description,
     }
 
 

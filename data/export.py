@@ -11,7 +11,7 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -31,31 +31,37 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def columns_for(principal: Principal) -> list[tuple[str, Callable[[Mapping[Any, Any]], Any]]]:
+def columns_for(principal: Principal) -> list[tuple[str, Callable[[Any], Any]]]:
     """(header, value) per column; the same columns the grid shows to this principal."""
-    columns: list[tuple[str, Callable[[Mapping[Any, Any]], Any]]] = [
-        ("Sales order number", lambda r: r["sales_order_number"]),
-        ("Portal reference", lambda r: r["portal_order_id"]),
-        ("Name", lambda r: r["sales_order_name"]),
-        ("Customer", lambda r: r["ordering_customer_account_number"]),
+    columns: list[tuple[str, Callable[[Any], Any]]] = [
+        ("Sales order number", lambda r: r.sales_order_number),
+        ("Portal reference", lambda r: r.portal_order_id),
+        ("Name", lambda r: r.sales_order_name),
+        ("Customer", lambda r: r.ordering_customer_account_number),
     ]
     if principal.is_admin:
-        columns.append(("Customer name", lambda r: r["name"]))
+        columns.append(("Customer name", lambda r: r.name))
     columns += [
-        ("Your reference", lambda r: r["customer_requisition_number"]),
-        ("Ordered (UTC)", lambda r: r["order_date"]),
-        ("Requested receipt", lambda r: r["requested_receipt_date"]),
-        ("Confirmed receipt", lambda r: r["confirmed_receipt_date"]),
-        ("Status", lambda r: r["processing_status"]),
-        ("ERP", lambda r: r["sync_state"]),
-        ("Total", lambda r: r["total_amount"]),
-        ("Currency", lambda r: r["currency_code"]),
+        ("Your reference", lambda r: r.customer_requisition_number),
+        ("Ordered (UTC)", lambda r: r.order_date),
+        ("Requested receipt", lambda r: r.requested_receipt_date),
+        ("Confirmed receipt", lambda r: r.confirmed_receipt_date),
+        ("Status", lambda r: r.processing_status),
+        ("ERP", lambda r: r.sync_state),
+        ("Total", lambda r: r.total_amount),
+        ("Currency", lambda r: r.currency_code),
     ]
     if principal.is_admin or principal.is_representative:
         columns.append(
-            ("Placed by", lambda r: " ".join(filter(None, (r.get("first_name"), r.get("last_name")))) or None)
+            (
+                "Placed by",
+                lambda r: (
+                    " ".join(filter(None, (getattr(r, "first_name", None), getattr(r, "last_name", None))))
+                    or None
+                ),
+            )
         )
-    columns.append(("Deliver to", lambda r: r["delivery_address_description"]))
+    columns.append(("Deliver to", lambda r: r.delivery_address_description))
     return columns
 
 

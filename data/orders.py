@@ -11,13 +11,16 @@ index-only OFFSET query for that key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, true
+from sqlalchemy.engine import Compiled, Dialect
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from data.access import Principal, order_criteria, visible_orders
@@ -193,22 +196,29 @@ def _filter_values(query: OrderQuery) -> dict[str, Any]:
 
 
 def _filters(
-    principal: Principal, query: OrderQuery, *, with_status: bool = True
+    principal: Principal, query: OrderQuery, *, with_status: bool = True, expanding: bool = True
 ) -> list[ColumnElement[bool]]:
     """The scope first, then each filter the reader set (filters only narrow the scope).
 
-    Filter values are named bind parameters, so a page's statement can be reused with other values.
+    Filter values are named bind parameters, so a page's statement can be reused with other values. A list
+    is one expanding parameter, or (``expanding=False``, for SQL compiled once) one parameter per item:
+    ``statuses_0``, ``statuses_1``, ... as `_bind_values` names them.
     """
     values = _filter_values(query)
 
     def bound(name: str, **kw: Any) -> Any:
         return bindparam(name, values[name], **kw)
 
+    def one_of(name: str) -> Any:
+        if expanding:
+            return bound(name, expanding=True)
+        return [bindparam(f"{name}_{i}", value) for i, value in enumerate(values[name])]
+
     criteria: list[ColumnElement[bool]] = [order_criteria(principal)]
     if with_status and query.statuses:
-        criteria.append(SalesOrder.processing_status.in_(bound("statuses", expanding=True)))
+        criteria.append(SalesOrder.processing_status.in_(one_of("statuses")))
     if query.sync_states:
-        criteria.append(SalesOrder.sync_state.in_(bound("sync_states", expanding=True)))
+        criteria.append(SalesOrder.sync_state.in_(one_of("sync_states")))
     if query.ordered_from:
         criteria.append(SalesOrder.order_date >= bound("ordered_from"))
     if query.ordered_to:
@@ -275,7 +285,7 @@ def _ordering(query: OrderQuery) -> tuple[Any, Any]:
     return column.asc(), SalesOrder.id.asc()
 
 
-def _page_statement(principal: Principal, query: OrderQuery) -> Select[Any]:
+def _page_statement(principal: Principal, query: OrderQuery, *, expanding: bool = True) -> Select[Any]:
     columns: list[Any] = [
         SalesOrder.id,
         SalesOrder.sales_order_number,
@@ -304,12 +314,12 @@ def _page_statement(principal: Principal, query: OrderQuery) -> Select[Any]:
         stmt = stmt.add_columns(Customer.name).outerjoin(
             Customer, Customer.id == SalesOrder.customer_account_id
         )
-    return stmt.where(*_filters(principal, query))
+    return stmt.where(*_filters(principal, query, expanding=expanding))
 
 
-def _key_of(row: Mapping[Any, Any], query: OrderQuery) -> list[Any]:
-    value = row["last_name"] if query.sort == "placed_by" else row[SORT_COLUMNS[query.sort].key]
-    return [_jsonable(value), row["id"]]
+def _key_of(row: Any, query: OrderQuery) -> list[Any]:
+    value = row.last_name if query.sort == "placed_by" else getattr(row, SORT_COLUMNS[query.sort].key)
+    return [_jsonable(value), row.id]
 
 
 def _jsonable(value: Any) -> Any:
@@ -342,7 +352,7 @@ def _parse_key(raw: Any, query: OrderQuery) -> tuple[Any, int] | None:
 
 @dataclass
 class Page:
-    rows: list[Mapping[Any, Any]]
+    rows: list[Any]  # named tuples: the selected columns as attributes
     last_row: int | None  # the total row count once the end is reached, else None ("more to come")
     cursors: dict[str, list[Any]] = field(default_factory=dict)  # start row -> key of the row before it
 
@@ -357,33 +367,114 @@ def _key_at(session: Session, principal: Principal, query: OrderQuery, offset: i
     return None if row is None else _parse_key([_jsonable(row[0]), row[1]], query)
 
 
-_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
-_MAX_STATEMENTS = 1000
+@dataclass(frozen=True)
+class _CompiledPage:
+    """A page SELECT compiled once for one principal and query shape: its SQL text, how its values are
+    bound and how its rows are read. It runs on the DB-API cursor: building a SELECT, its cache key and
+    SQLAlchemy's execution would cost more than the query itself (bench/RESULTS-orders-grid.md)."""
+
+    compiled: Compiled
+    sql: str
+    positional: tuple[str, ...] | None  # bind names in order, for a positional paramstyle (SQLite)
+    bind: dict[str, Callable[[Any], Any]]  # SQLAlchemy's own conversions of the values
+    types: tuple[Any, ...]
+    make_row: Callable[[Iterable[Any]], Any]  # a named tuple: the columns as attributes, as in a Row
+    readers: dict[tuple[Any, ...], list[tuple[int, Callable[[Any], Any]]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, stmt: Select[Any], dialect: Dialect) -> _CompiledPage:
+        compiled = stmt.compile(dialect=dialect)
+        bind: dict[str, Callable[[Any], Any]] = {}
+        for name, param in compiled.binds.items():
+            processor = param.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                bind[name] = processor
+        positional = tuple(str(n) for n in compiled.positiontup or ()) if dialect.positional else None
+        columns = list(stmt.selected_columns)
+        row_type = namedtuple("OrderRow", [str(c.key) for c in columns])  # type: ignore[misc]
+        return cls(
+            compiled,
+            compiled.string,
+            positional,
+            bind,
+            tuple(c.type for c in columns),
+            partial(tuple.__new__, row_type),
+        )
+
+    def run(self, session: Session, values: dict[str, Any]) -> list[Any]:
+        params = dict(self.compiled.construct_params(values) or {})
+        for name, processor in self.bind.items():
+            params[name] = processor(params[name])
+        cursor = session.connection().connection.cursor()
+        try:
+            cursor.execute(
+                self.sql, tuple(params[n] for n in self.positional) if self.positional is not None else params
+            )
+            readers = self._readers(session.get_bind().dialect, cursor.description)
+            fetched = cursor.fetchall()
+        finally:
+            cursor.close()
+        if not fetched or not readers:
+            return list(map(self.make_row, fetched))
+        columns: list[Any] = list(zip(*fetched, strict=True))  # converted column by column: C loops
+        for i, reader in readers:
+            columns[i] = map(reader, columns[i])
+        return list(map(self.make_row, zip(*columns, strict=True)))
+
+    def _readers(self, dialect: Dialect, description: Any) -> list[tuple[int, Callable[[Any], Any]]]:
+        """SQLAlchemy's own conversion of each result column that needs one (for these driver types)."""
+        driver_types = tuple(d[1] for d in description)
+        readers = self.readers.get(driver_types)
+        if readers is None:
+            readers = []
+            for i, (type_, driver_type) in enumerate(zip(self.types, driver_types, strict=True)):
+                reader = type_.dialect_impl(dialect).result_processor(dialect, driver_type)
+                if reader is not None:
+                    readers.append((i, reader))
+            self.readers[driver_types] = readers
+        return readers
 
 
-def _page_select(
-    principal: Principal, query: OrderQuery, key: tuple[Any, int] | None, nulls_low: bool, size: int
-) -> tuple[Select[Any], dict[str, Any]]:
-    """The page's SELECT and its parameter values. SELECTs are kept per principal and query shape:
-    building one and computing SQLAlchemy's cache key for it costs three times running it."""
-    values = {k: v for k, v in _filter_values(query).items() if v is not None and v != []}
-    # the form of the statement: which filters are set, the sort, whether and how it seeks
-    cursor_shape = None if key is None else key[0] is None
-    shape = (principal, tuple(values), query.sort, query.descending, cursor_shape, nulls_low, size)
+_PAGES: dict[tuple[Any, ...], _CompiledPage] = {}
+_MAX_PAGES = 1000
+
+
+def _bind_values(query: OrderQuery, key: tuple[Any, int] | None) -> dict[str, Any]:
+    """The values of a page's parameters by name: the set filters (a list item by item) and the cursor."""
+    values: dict[str, Any] = {}
+    for name, value in _filter_values(query).items():
+        if isinstance(value, list):
+            values.update({f"{name}_{i}": item for i, item in enumerate(value)})
+        elif value is not None:
+            values[name] = value
     if key is not None:
         values["after_id"] = key[1]
         if key[0] is not None:
             values["after_value"] = key[0]
-    stmt = _STATEMENTS.get(shape)
-    if stmt is None:
-        stmt = _page_statement(principal, query)
+    return values
+
+
+def _page_rows(
+    session: Session, principal: Principal, query: OrderQuery, key: tuple[Any, int] | None, size: int
+) -> list[Any]:
+    """Up to size + 1 rows after `key`. Pages are compiled per principal and query shape (which filters
+    are set, list lengths, sort, how it seeks): building, caching and compiling a SELECT costs several
+    times running it."""
+    dialect = session.get_bind().dialect
+    nulls_low = _nulls_sort_low(session)
+    values = _bind_values(query, key)
+    cursor_shape = None if key is None else key[0] is None
+    shape = (dialect.name, principal, tuple(values), query.sort, query.descending, cursor_shape, size)
+    page = _PAGES.get(shape)
+    if page is None:
+        stmt = _page_statement(principal, query, expanding=False)
         if key is not None:
             stmt = stmt.where(_seek(_sort_column(query), query, key, nulls_low))
-        stmt = stmt.order_by(*_ordering(query)).limit(size + 1)
-        if len(_STATEMENTS) >= _MAX_STATEMENTS:
-            _STATEMENTS.clear()
-        _STATEMENTS[shape] = stmt
-    return stmt, values
+        page = _CompiledPage.of(stmt.order_by(*_ordering(query)).limit(size + 1), dialect)
+        if len(_PAGES) >= _MAX_PAGES:
+            _PAGES.clear()
+        _PAGES[shape] = page
+    return page.run(session, values)
 
 
 def fetch_page(
@@ -401,11 +492,8 @@ def fetch_page(
         key = _parse_key((cursors or {}).get(str(start)), query) or _key_at(session, principal, query, start)
         if key is None:
             return Page([], start)
-    stmt, values = _page_select(principal, query, key, _nulls_sort_low(session), size)
-    # Core execution and plain tuples: the ORM's row processing would double the cost of a page.
-    result = session.connection().execute(stmt, values)
-    fetched = result.fetchall()
-    rows: list[Mapping[Any, Any]] = [r._mapping for r in fetched[:size]]  # read-only, not copied
+    fetched = _page_rows(session, principal, query, key, size)
+    rows = fetched[:size]
     last_row = start + len(rows) if len(fetched) <= size else None
     page = Page(rows, last_row)
     if rows and last_row is None:
@@ -413,9 +501,7 @@ def fetch_page(
     return page
 
 
-def iter_rows(
-    session: Session, principal: Principal, query: OrderQuery, batch: int = 1000
-) -> Iterator[Mapping[Any, Any]]:
+def iter_rows(session: Session, principal: Principal, query: OrderQuery, batch: int = 1000) -> Iterator[Any]:
     """Every row of the query in order, in keyset batches (for exports of any size)."""
     start, cursors = 0, dict[str, Any]()
     while True:

@@ -439,9 +439,9 @@ def copy_order_lines(from_link, _copy, account, chosen, store):
 
 
 def _past_order_label(row) -> str:
-    number = row["sales_order_number"] or f"Portal {portal_reference(row['portal_order_id'], row['id'])}"
-    name = row["customer_requisition_number"] or row["sales_order_name"]
-    return f"{number} · {row['order_date']:%Y-%m-%d} · {name}"
+    number = row.sales_order_number or f"Portal {portal_reference(row.portal_order_id, row.id)}"
+    name = row.customer_requisition_number or row.sales_order_name
+    return f"{number} · {row.order_date:%Y-%m-%d} · {name}"
 
 
 @callback(Output(PAST_ORDER, "options"), Input(PAST_ORDER, "search_value"), State(PAST_ORDER, "value"))
@@ -451,7 +451,7 @@ def update_past_orders(search, chosen):
     query = parse_query({"text": text(search)})
     with session_scope(current_sessions()) as session:
         page = fetch_page(session, principal, query, 0, 20, {})
-    options = [{"label": _past_order_label(row), "value": row["id"]} for row in page.rows]
+    options = [{"label": _past_order_label(row), "value": row.id} for row in page.rows]
     chosen = parse_id(chosen)
     if chosen and all(o["value"] != chosen for o in options):
         options.insert(0, {"label": f"Order {chosen}", "value": chosen})

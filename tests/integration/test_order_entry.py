@@ -474,7 +474,7 @@ def test_submit_rebuilds_the_order_and_writes_it_with_event_and_outbox_at_once(s
         assert payload["SalesOrderLines"][0]["SalesPrice"] == str(expected)
         # the order is in the grid at once
         page = fetch_page(session, principal, parse_query({}), 0, 10, {})
-        assert page.rows[0]["id"] == order.id
+        assert page.rows[0].id == order.id
 
 
 def test_tampered_or_incomplete_drafts_are_refused_with_nothing_written(store):

@@ -146,9 +146,9 @@ def _python_order(rows, query, nulls_low):
     key = "last_name" if query.sort == "placed_by" else SORT_COLUMNS[query.sort].key
 
     def sort_key(row):
-        value = row[key]
+        value = getattr(row, key)
         null_rank = (0 if nulls_low else 1) if value is None else (1 if nulls_low else 0)
-        return (null_rank, value if value is not None else 0, row["id"])
+        return (null_rank, value if value is not None else 0, row.id)
 
     return sorted(rows, key=sort_key, reverse=query.descending)
 
@@ -163,7 +163,7 @@ def test_keyset_pages_equal_a_full_sort_for_every_column(seeded, descending):
             paged = _all_pages(session, who["admin"], query, size=7)
             assert len(paged) == 120
             expected = _python_order(paged, query, nulls_low)
-            assert [r["id"] for r in paged] == [r["id"] for r in expected], sort
+            assert [r.id for r in paged] == [r.id for r in expected], sort
 
 
 def test_a_jump_without_a_cursor_lands_on_the_same_rows(seeded):
@@ -172,10 +172,10 @@ def test_a_jump_without_a_cursor_lands_on_the_same_rows(seeded):
         query = OrderQuery(sort="confirmed_receipt_date", descending=False)
         everything = _all_pages(session, who["admin"], query, size=10)
         jumped = fetch_page(session, who["admin"], query, start=53, size=10, cursors={})
-        assert [r["id"] for r in jumped.rows] == [r["id"] for r in everything[53:63]]
+        assert [r.id for r in jumped.rows] == [r.id for r in everything[53:63]]
         # a tampered cursor of the wrong shape is ignored, not trusted
         tampered = fetch_page(session, who["admin"], query, 53, 10, {"53": ["not a date", "x"]})
-        assert [r["id"] for r in tampered.rows] == [r["id"] for r in everything[53:63]]
+        assert [r.id for r in tampered.rows] == [r.id for r in everything[53:63]]
 
 
 def test_scopes_per_role(seeded):
@@ -186,7 +186,7 @@ def test_scopes_per_role(seeded):
         )
 
         def ids(principal, **filters):
-            return {r["id"] for r in _all_pages(session, principal, OrderQuery(**filters), 50)}
+            return {r.id for r in _all_pages(session, principal, OrderQuery(**filters), 50)}
 
         everything = set(session.scalars(select(SalesOrder.id)))
         assert ids(who["admin"]) == everything
@@ -230,7 +230,7 @@ def test_filters_match_python(seeded):
             }
         )
         assert query.statuses == (ProcessingStatus.ACTIVE, ProcessingStatus.INVOICED)
-        got = {r["id"] for r in _all_pages(session, who["admin"], query, 25)}
+        got = {r.id for r in _all_pages(session, who["admin"], query, 25)}
         expected = {
             o.id
             for o in orders
@@ -249,7 +249,7 @@ def test_hostile_filter_values_are_data(seeded, hostile):
         for raw in ({"text": hostile}, {"customer": hostile}, {"placed_by": hostile}, {"status": [hostile]}):
             query = parse_query(raw)
             rows = _all_pages(session, who["rep"], query, 50)
-            assert all(r["ordering_customer_account_number"] == "US-001" for r in rows)
+            assert all(r.ordering_customer_account_number == "US-001" for r in rows)
         with pytest.raises(QueryError) as error:
             parse_query({"ordered_from": hostile})
         assert set(error.value.errors) == {"ordered_from"}
@@ -394,7 +394,7 @@ def test_a_kept_statement_runs_with_each_calls_own_values(seeded):
             ((ProcessingStatus.CANCELED,), "ORDER 3"),
         ):
             query = OrderQuery(statuses=statuses, text=text_filter)
-            got = {r["id"] for r in _all_pages(session, who["admin"], query, 3)}
+            got = {r.id for r in _all_pages(session, who["admin"], query, 3)}
             expected = {
                 o.id
                 for o in orders
@@ -404,5 +404,5 @@ def test_a_kept_statement_runs_with_each_calls_own_values(seeded):
         # the same shape for another principal never reuses the first one's scope
         rep_rows = _all_pages(session, who["rep"], OrderQuery(statuses=(ProcessingStatus.ACTIVE,)), 3)
         user_rows = _all_pages(session, who["other"], OrderQuery(statuses=(ProcessingStatus.ACTIVE,)), 3)
-        assert {r["ordering_customer_account_number"] for r in rep_rows} == {"US-001"}
-        assert {r["ordering_customer_account_number"] for r in user_rows} <= {"US-002"}
+        assert {r.ordering_customer_account_number for r in rep_rows} == {"US-001"}
+        assert {r.ordering_customer_account_number for r in user_rows} <= {"US-002"}

@@ -1,9 +1,10 @@
 """Factories and helpers for the sync tests: a served simulator whose faults and clock the test holds,
 portal orders written the way the wizard writes them (order + outbox entry in one transaction), a fake
-clock, and the invariant checks of QUALITY.md (I1, I3)."""
+clock, and the invariant checks of QUALITY.md (I1 to I5)."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from data.db import session_scope
 from data.models import (
     CustomerAccount,
     OrderEvent,
+    OrderOrigin,
     OutboxEntry,
     PriceList,
     PriceListItem,
@@ -29,11 +31,13 @@ from data.models import (
     ProductUnit,
     SalesOrder,
     SalesOrderLine,
+    SyncControl,
+    SyncRun,
     SyncState,
 )
 from data.order_entry import erp_payload
 from sync.erp_simulator.faults import FaultInjector
-from sync.erp_simulator.store import sales_order_headers
+from sync.erp_simulator.store import sales_order_headers, sales_order_lines
 from tests.conftest import ERP_TEST_SEED
 
 ANCHOR = date(2026, 11, 1)
@@ -312,3 +316,128 @@ def assert_i3_failures_visible(factory: sessionmaker[Session]) -> None:
             assert events == [reason]
         broken = session.scalars(select(OutboxEntry).where(OutboxEntry.state.in_(("failed", "dead")))).all()
         assert all(entry.last_error for entry in broken)
+
+
+def assert_i2_no_older_erp_values(factory: sessionmaker[Session], erp_engine: Engine) -> None:
+    """I2: no ERP-owned field holds an older value than the ERP's: every order and order line the portal
+    has with an ERP number carries exactly the ERP's latest change (its ChangeSequence), and the portal has
+    no numbered order or line the ERP does not have. (I4 compares the fields themselves.)"""
+    h, ln = sales_order_headers.c, sales_order_lines.c
+    with factory() as session:
+        orders = dict(
+            ((area, number), sequence)
+            for area, number, sequence in session.execute(
+                select(
+                    SalesOrder.legal_entity_id, SalesOrder.sales_order_number, SalesOrder.erp_change_sequence
+                ).where(SalesOrder.sales_order_number.is_not(None))
+            )
+        )
+        lines = dict(
+            ((area, number, line), sequence)
+            for area, number, line, sequence in session.execute(
+                select(
+                    SalesOrder.legal_entity_id,
+                    SalesOrder.sales_order_number,
+                    SalesOrderLine.line_number,
+                    SalesOrderLine.erp_change_sequence,
+                )
+                .join(SalesOrder, SalesOrderLine.order_id == SalesOrder.id)
+                .where(SalesOrder.sales_order_number.is_not(None))
+            )
+        )
+    with erp_engine.connect() as conn:
+        erp_orders = {
+            (a, n): s for a, n, s in conn.execute(select(h.dataAreaId, h.SalesOrderNumber, h.ChangeSequence))
+        }
+        erp_lines = {
+            (a, n, int(line)): s
+            for a, n, line, s in conn.execute(
+                select(ln.dataAreaId, ln.SalesOrderNumber, ln.LineNumber, ln.ChangeSequence)
+            )
+        }
+    stale = {k: (v, erp_orders.get(k)) for k, v in orders.items() if v != erp_orders.get(k, "missing")}
+    assert not stale, f"orders not at the ERP's latest change (portal, ERP): {sorted(stale.items())[:5]}"
+    stale = {k: (v, erp_lines.get(k)) for k, v in lines.items() if v != erp_lines.get(k, "missing")}
+    assert not stale, f"lines not at the ERP's latest change (portal, ERP): {sorted(stale.items())[:5]}"
+
+
+def assert_i4_checksums_equal(factory: sessionmaker[Session], erp: SimulatedErp) -> None:
+    """I4: portal and ERP checksums are equal: the reconciliation's comparison (checksums of the ERP-owned
+    fields per legal entity, customer and month, each computed by its own side's database over HTTP) finds
+    no differing bucket, and every entity set has the same count and content hash on both sides."""
+    from sync.reconcile import compare
+    from sync.reconcile_client import HttpChecksumClient
+    from tests.integration.test_initial_sync import erp_checksums, portal_checksums
+
+    plan = compare(factory, HttpChecksumClient(erp.url, timeout=30))
+    assert plan.buckets_checked and plan.differing_buckets == [], plan.differing_buckets[:5]
+    portal, in_erp = portal_checksums(factory), erp_checksums(erp.engine)
+    assert portal == in_erp, {
+        name: (portal[name], in_erp[name]) for name in portal if portal[name] != in_erp[name]
+    }
+
+
+def assert_order_events_once(factory: sessionmaker[Session]) -> None:
+    """No duplicated timeline: every order the ERP knows has exactly one first event ("accepted" for a
+    portal order, "created_in_erp" for the ERP's own), and no status change is recorded twice."""
+    with factory() as session:
+        numbered = set(
+            session.scalars(select(SalesOrder.id).where(SalesOrder.sales_order_number.is_not(None)))
+        )
+        firsts = session.execute(
+            select(OrderEvent.order_id, SalesOrder.origin, OrderEvent.kind)
+            .join(SalesOrder, OrderEvent.order_id == SalesOrder.id)
+            .where(OrderEvent.kind.in_(("accepted", "created_in_erp")))
+        ).all()
+        repeated = session.execute(
+            select(
+                OrderEvent.order_id,
+                OrderEvent.kind,
+                OrderEvent.from_status,
+                OrderEvent.to_status,
+                func.count(),
+            )
+            .where(OrderEvent.kind == "status_changed")
+            .group_by(OrderEvent.order_id, OrderEvent.kind, OrderEvent.from_status, OrderEvent.to_status)
+            .having(func.count() > 1)
+        ).all()
+    kinds: dict[int, list[str]] = {}
+    for order_id, origin, kind in firsts:
+        expected = "accepted" if origin == OrderOrigin.PORTAL else "created_in_erp"
+        assert kind == expected, (order_id, origin, kind)
+        kinds.setdefault(order_id, []).append(kind)
+    assert set(kinds) == numbered, "an order without its first event, or an event of an order without number"
+    assert {k: v for k, v in kinds.items() if len(v) != 1} == {}, "an order with two first events"
+    assert repeated == [], f"status changes recorded twice: {repeated[:5]}"
+
+
+def assert_i5_one_runner_at_a_time(
+    factory: sessionmaker[Session], *, takeover: tuple[datetime, datetime] | None = None
+) -> None:
+    """I5: at most one runner at any moment: recorded runs of one job (the initial sync counts as a pull)
+    never overlap; with ``takeover=(died_at, lease_end)``, no run after a runner died started before the
+    dead runner's lease ran out."""
+    with factory() as session:
+        runs = session.execute(
+            select(SyncRun.kind, SyncRun.started_at, SyncRun.finished_at).order_by(
+                SyncRun.started_at, SyncRun.id
+            )
+        ).all()
+    by_job: dict[str, list[tuple[datetime, datetime]]] = {}
+    for kind, started, finished in runs:
+        assert finished is not None and finished >= started, (kind, started, finished)
+        by_job.setdefault("pull" if kind == "initial" else kind, []).append((started, finished))
+    for job, spans in by_job.items():
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert end <= start, f"two {job} runs overlap: one ended {end}, the next started {start}"
+    if takeover is not None:
+        died_at, lease_end = takeover
+        early = [(kind, started) for kind, started, _ in runs if died_at <= started < lease_end]
+        assert early == [], f"runs started before the dead runner's lease ran out at {lease_end}: {early}"
+
+
+def runner_lease(factory: sessionmaker[Session]) -> tuple[str | None, datetime | None]:
+    """Who holds the runner lease (SyncControl) and until when."""
+    with factory() as session:
+        row = session.get(SyncControl, "sync")
+        return (row.holder, row.lease_expires_at) if row else (None, None)

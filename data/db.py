@@ -36,6 +36,12 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # Reads through a memory map (no copy per page, shared by every connection through the OS
+            # page cache) and a 64 MiB page cache per connection (the default is 2 MiB) for the
+            # writer's dirty index pages: the pull of a million orders revisits index pages all over
+            # a multi-gigabyte file. Both are limits, not allocations.
+            cur.execute("PRAGMA mmap_size=1073741824")
+            cur.execute("PRAGMA cache_size=-65536")
             cur.close()
 
         return engine

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache, lru_cache
 from queue import Empty, Queue
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, String, Table, and_, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from data.access import Principal
@@ -45,6 +46,7 @@ from sync.push import mark_order_accepted  # one rule for the acceptance, whoeve
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000  # dual-write's transaction limit; never more per transaction
+_ORDER_EVENTS = cast(Table, OrderEvent.__table__)  # Core inserts: the ORM's bulk path costs more per row
 
 
 class MissingReference(Exception):
@@ -69,6 +71,7 @@ def record_key(key: Any) -> str:
     return "|".join("" if part is None else str(part) for part in _as_tuple(key))[:200]
 
 
+@lru_cache(maxsize=4096)  # a page repeats its timestamps and dates many times
 def _dt(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -76,6 +79,7 @@ def _dt(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
+@lru_cache(maxsize=4096)
 def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -91,6 +95,17 @@ def _erp(record: Record) -> dict[str, Any]:
     }
 
 
+def keys_in(columns: Sequence[Any], keys: Sequence[tuple]) -> ColumnElement[bool]:
+    """A condition matching at least the rows whose ``columns`` equal one of ``keys`` (and maybe a few more:
+    the caller keeps only the exact keys it asked for).
+
+    One IN list per column, not a row-value IN: SQLite answers ``(a, b) IN (VALUES ...)`` with a scan of
+    the whole table (cost growing with the table, so the pull slowed down as it filled), while per-column
+    IN lists use the unique index on the key in both databases.
+    """
+    return and_(*(col.in_(list(dict.fromkeys(k[i] for k in keys))) for i, col in enumerate(columns)))
+
+
 class Lookups:
     """Batch look-ups of portal ids by ERP natural keys, one query per kind and page."""
 
@@ -99,24 +114,26 @@ class Lookups:
         self.records = records
         self._cache: dict[str, dict[Any, Any]] = {}
 
-    def _load(self, name: str, stmt_for: Callable[[list[Any]], Any], keys: Callable[[Record], Any]) -> dict:
-        """Ids by key for every record of the page, loaded on first use (one query)."""
+    def _load(self, name: str, key_cols: Sequence[Any], value: Any, keys: Callable[[Record], tuple]) -> dict:
+        """Values by key for every record of the page, loaded on first use (one query)."""
         if name not in self._cache:
-            distinct = {keys(r) for r in self.records}
-            wanted = sorted(k for k in distinct if k is not None and None not in _as_tuple(k))
+            wanted = {k for k in map(keys, self.records) if None not in k}
             found: dict[Any, Any] = {}
             if wanted:
-                for row in self.session.execute(stmt_for(wanted)):
-                    found[tuple(row[:-1]) if len(row) > 2 else row[0]] = row[-1]
+                for row in self.session.execute(
+                    select(*key_cols, value).where(keys_in(key_cols, list(wanted)))
+                ):
+                    key = tuple(row[:-1])
+                    if key in wanted:
+                        found[key if len(key) > 1 else key[0]] = row[-1]
             self._cache[name] = found
         return self._cache[name]
 
     def accounts(self, field: str = "CustomerAccountNumber") -> dict[tuple[str, str], CustomerAccount]:
         return self._load(
             f"accounts:{field}",
-            lambda ks: select(
-                CustomerAccount.legal_entity_id, CustomerAccount.account_number, CustomerAccount
-            ).where(tuple_(CustomerAccount.legal_entity_id, CustomerAccount.account_number).in_(ks)),
+            (CustomerAccount.legal_entity_id, CustomerAccount.account_number),
+            CustomerAccount,
             lambda r: (r["dataAreaId"], r.get(field)),
         )
 
@@ -128,34 +145,29 @@ class Lookups:
     def products(self) -> dict[tuple[str, str], int]:
         return self._load(
             "products",
-            lambda ks: select(Product.legal_entity_id, Product.item_number, Product.id).where(
-                tuple_(Product.legal_entity_id, Product.item_number).in_(ks)
-            ),
+            (Product.legal_entity_id, Product.item_number),
+            Product.id,
             lambda r: (r["dataAreaId"], r["ItemNumber"]),
         )
 
     def price_lists(self) -> dict[tuple[str, str], int]:
         return self._load(
             "price_lists",
-            lambda ks: select(PriceList.legal_entity_id, PriceList.code, PriceList.id).where(
-                tuple_(PriceList.legal_entity_id, PriceList.code).in_(ks)
-            ),
+            (PriceList.legal_entity_id, PriceList.code),
+            PriceList.id,
             lambda r: (r["dataAreaId"], r["PriceCustomerGroupCode"]),
         )
 
     def contacts(self) -> dict[str, int]:
         return self._load(
-            "contacts",
-            lambda ks: select(Contact.erp_contact_id, Contact.id).where(Contact.erp_contact_id.in_(ks)),
-            lambda r: r.get("ContactPersonId"),
+            "contacts", (Contact.erp_contact_id,), Contact.id, lambda r: (r.get("ContactPersonId"),)
         )
 
     def orders(self) -> dict[tuple[str, str], int]:
         return self._load(
             "orders",
-            lambda ks: select(SalesOrder.legal_entity_id, SalesOrder.sales_order_number, SalesOrder.id).where(
-                tuple_(SalesOrder.legal_entity_id, SalesOrder.sales_order_number).in_(ks)
-            ),
+            (SalesOrder.legal_entity_id, SalesOrder.sales_order_number),
+            SalesOrder.id,
             lambda r: (r["dataAreaId"], r["SalesOrderNumber"]),
         )
 
@@ -498,6 +510,39 @@ def _check_shape(spec: EntitySync, record: Any) -> None:
         raise Malformed("ChangeSequence missing or not a number") from None
 
 
+@cache
+def _text_limits(table: Table) -> dict[str, int | None]:
+    """The text columns of a portal table and their length limits (None: unlimited)."""
+    return {col.key: col.type.length for col in table.columns if isinstance(col.type, String)}
+
+
+def _check_text(spec: EntitySync, record: Record, values: dict[str, Any]) -> None:
+    """Raise Malformed for a text the portal cannot keep whole: longer than its column (PostgreSQL would
+    refuse the whole batch, SQLite would keep it whole regardless) or not text at all."""
+    limits = _text_limits(cast(Table, spec.model.__table__))
+    fields = dict(values)
+    if spec.model is SalesOrder:
+        fields["portal_order_id"] = record.get("PortalOrderId")  # set on insert (_order_defaults)
+    for name, value in fields.items():
+        if name not in limits or value is None:
+            continue
+        if not isinstance(value, str):
+            raise Malformed(f"{_erp_field(record, name, value)} is not text but {type(value).__name__}")
+        limit = limits[name]
+        if limit is not None and len(value) > limit:
+            field = _erp_field(record, name, value)
+            raise Malformed(f"{field} is {len(value)} characters; the portal keeps at most {limit}")
+
+
+def _erp_field(record: Record, column: str, value: Any) -> str:
+    """The ERP field a converted value came from (the portal column's name when it cannot be told)."""
+    wanted = value.strip().lower() if isinstance(value, str) else value
+    for name, candidate in record.items():
+        if candidate == value or (isinstance(candidate, str) and candidate.strip().lower() == wanted):
+            return str(name)
+    return column
+
+
 def _quarantine(session: Session, spec: EntitySync, record: Any, reason: str) -> int | None:
     """Keep an unreadable record with the reason (for administrators); return its ChangeSequence."""
     fields = record if isinstance(record, dict) else {"value": record}
@@ -559,7 +604,9 @@ def _convert_page(
         reason = problems.get(index)
         if reason is None:
             try:
-                converted.append((record, spec.convert(record, lookups)))
+                values = spec.convert(record, lookups)
+                _check_text(spec, record, values)
+                converted.append((record, values))
                 continue
             except MissingReference as exc:
                 if not _is_quarantined(session, exc):
@@ -632,23 +679,31 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
 
     # One row per key: the page is in change order, so a later change of the same record wins.
     latest = {tuple(values[k] for k in spec.key): (record, values) for record, values in converted}
-    key_cols = [getattr(spec.model, k) for k in spec.key]
-    keys = list(latest)
-    pk = spec.model.__mapper__.primary_key[0]
-    existing: dict[tuple, Any] = {}
+    table = cast(Table, spec.model.__table__)
+    key_cols = [table.c[k] for k in spec.key]
+    pk = next(iter(table.primary_key))
     is_order = spec.model is SalesOrder
-    extra = [SalesOrder.processing_status, SalesOrder.placed_by_contact_id] if is_order else []
-    sequence_col = spec.model.erp_change_sequence  # type: ignore[attr-defined]
-    where = key_cols[0].in_([k[0] for k in keys]) if len(key_cols) == 1 else tuple_(*key_cols).in_(keys)
-    for row in session.execute(select(*key_cols, pk, *extra, sequence_col).where(where)):
-        existing[tuple(row[: len(key_cols)])] = row[len(key_cols) :]
+    extra = [table.c.processing_status, table.c.placed_by_contact_id] if is_order else []
+    sequence_col = table.c.erp_change_sequence
+    # The rows' current ERP-owned values come along, so an update writes only what changed (SQLite
+    # rewrites the entries of every index on a column that is SET, changed or not).
+    owned = [table.c[name] for name in converted[0][1] if name not in spec.key]
+    existing: dict[tuple, Any] = {}
+    current: dict[tuple, dict[str, Any]] = {}
+    query = select(*key_cols, pk, *extra, sequence_col, *owned).where(keys_in(key_cols, list(latest)))
+    width = len(key_cols) + 2 + len(extra)
+    for row in session.execute(query):
+        key = tuple(row[: len(key_cols)])
+        if key in latest:
+            existing[key] = tuple(row[len(key_cols) : width])
+            current[key] = dict(zip((c.key for c in owned), row[width:], strict=True))
     if is_order:
         _match_portal_orders(session, latest, existing)
     elif spec.model is Contact:
         _match_portal_contacts(session, latest, existing)
 
     inserts: list[tuple[Record, dict[str, Any]]] = []
-    updates: list[dict[str, Any]] = []
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the columns that change
     status_changes: list[tuple[int, str, str, datetime | None]] = []
     for key, (record, values) in latest.items():
         if key not in existing:
@@ -664,7 +719,10 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
                 status_changes.append(
                     (found[0], found[1], values["processing_status"], values["erp_modified_at"])
                 )
-        updates.append({**values, str(pk.key): found[0]})
+        old = current.get(key)  # None: a portal row matched by its portal id or e-mail gets every field
+        changed = {k: v for k, v in values.items() if old is None or k not in old or old[k] != v}
+        if changed:
+            updates.setdefault(tuple(changed), []).append({**changed, "_pk": found[0]})
 
     if spec.model is Contact:
         rows = [_contact_defaults(v, lookups) for _, v in inserts]
@@ -673,18 +731,30 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
     else:
         rows = [v for _, v in inserts]
     # Core inserts (executemany in batches): the ORM's bulk path would fetch server defaults row by row.
-    table = cast(Table, spec.model.__table__)
     if rows and is_order:
-        new_ids = session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-        events = [_first_event(i, v) for i, v in zip(new_ids, rows, strict=True)]
-        session.execute(insert(OrderEvent), events)
+        # No RETURNING: with the rows' order kept, SQLAlchemy runs it one INSERT per row on SQLite. One
+        # executemany and one indexed look-up of the new ids by their ERP keys cost far less.
+        session.execute(insert(table), rows)
+        new_ids = {
+            (area, number): order_id
+            for area, number, order_id in session.execute(
+                select(table.c.legal_entity_id, table.c.sales_order_number, table.c.id).where(
+                    keys_in(key_cols, [(v["legal_entity_id"], v["sales_order_number"]) for v in rows])
+                )
+            )
+        }
+        events = [_first_event(new_ids[v["legal_entity_id"], v["sales_order_number"]], v) for v in rows]
+        session.execute(insert(_ORDER_EVENTS), events)
     elif rows:
         session.execute(insert(table), rows)
-    if updates:
-        session.execute(update(spec.model), updates)
+    # Core updates bypass the ORM's onupdate: rows with an updated_at get the time of applying, which
+    # the sync health page's lag chart reads (updated_at - erp_modified_at).
+    stamp = {"updated_at": _now()} if "updated_at" in table.c else {}
+    for params in updates.values():  # one executemany per set of changed columns (SET from the keys)
+        session.execute(update(table).where(pk == bindparam("_pk")).values(stamp), params)
     if status_changes:
         session.execute(
-            insert(OrderEvent),
+            insert(_ORDER_EVENTS),
             [
                 {
                     "order_id": order_id,

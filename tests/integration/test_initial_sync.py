@@ -320,3 +320,96 @@ def test_a_record_changed_twice_in_one_page_keeps_the_later_change(portal_sessio
         entity = session.get(LegalEntity, "USMF")
         assert (entity.name, entity.erp_change_sequence) == ("New name", 9)
         assert entity.erp_modified_at == datetime(2026, 11, 20, 9, 0)
+
+
+def _change_order(erp, number: str, area: str, **values) -> None:
+    with erp.engine.begin() as conn:
+        conn.execute(
+            update(sales_order_headers)
+            .where(sales_order_headers.c.SalesOrderNumber == number, sales_order_headers.c.dataAreaId == area)
+            .values(
+                **values,
+                ChangeSequence=next_change_sequence(conn),
+                ModifiedDateTime=datetime(2026, 11, 20, 9),
+            )
+        )
+
+
+def _two_orders(erp) -> list[tuple[str, str]]:
+    with erp.engine.connect() as conn:
+        rows = conn.execute(
+            select(sales_order_headers.c.SalesOrderNumber, sales_order_headers.c.dataAreaId)
+            .order_by(sales_order_headers.c.ChangeSequence)
+            .limit(2)
+        ).all()
+    return [(number, area) for number, area in rows]
+
+
+def test_a_text_longer_than_its_portal_column_is_quarantined_alone(erp, portal_sessions):
+    """PostgreSQL refuses a value longer than its column, which failed the whole batch: the record is
+    quarantined with a reason naming the ERP field, and the rest of the batch is applied."""
+    from data.models import QuarantinedRecord
+
+    pull_all(portal_sessions, HttpErpClient(erp.url), kind="initial")
+    (long_number, long_area), (other_number, other_area) = _two_orders(erp)
+    _change_order(erp, long_number, long_area, CustomerRequisitionNumber="R" * 300)
+    _change_order(erp, other_number, other_area, CustomerRequisitionNumber="PO-4711")
+
+    summary = pull_all(portal_sessions, HttpErpClient(erp.url))
+    assert summary.applied["SalesOrderHeadersV2"] == 1 and summary.quarantined == {"SalesOrderHeadersV2": 1}
+    assert not summary.stopped
+    with portal_sessions() as session:
+        (quarantined,) = session.scalars(select(QuarantinedRecord)).all()
+        assert quarantined.record_key == f"{long_area}|{long_number}"
+        assert quarantined.reason == (
+            "Malformed: CustomerRequisitionNumber is 300 characters; the portal keeps at most 60"
+        )
+        requisitions = {
+            (area, number): requisition
+            for area, number, requisition in session.execute(
+                select(
+                    SalesOrder.legal_entity_id,
+                    SalesOrder.sales_order_number,
+                    SalesOrder.customer_requisition_number,
+                )
+            )
+        }
+        cursor = session.get(SyncCursor, "SalesOrderHeadersV2").last_sequence
+    assert requisitions[other_area, other_number] == "PO-4711"
+    assert requisitions[long_area, long_number] != "R" * 300
+    with erp.engine.connect() as conn:  # the cursor moved past both records
+        assert cursor == conn.scalar(select(func.max(sales_order_headers.c.ChangeSequence)))
+
+    # when the ERP shortens it, the record arrives and its quarantine is resolved
+    _change_order(erp, long_number, long_area, CustomerRequisitionNumber="R" * 60)
+    assert pull_all(portal_sessions, HttpErpClient(erp.url)).applied["SalesOrderHeadersV2"] == 1
+    with portal_sessions() as session:
+        assert session.scalars(select(QuarantinedRecord.resolved_at)).one() is not None
+
+
+def test_pulled_updates_stamp_updated_at_with_the_time_of_applying(erp, portal_sessions):
+    """The sync health page's lag chart reads updated_at - erp_modified_at of sales orders."""
+    from datetime import UTC
+
+    pull_all(portal_sessions, HttpErpClient(erp.url), kind="initial")
+    (number, area), _ = _two_orders(erp)
+    with session_scope(portal_sessions) as session:  # an old stamp, so a missed update shows
+        session.execute(update(SalesOrder).values(updated_at=datetime(2020, 1, 1)))
+    _change_order(erp, number, area, DocumentStatus="Confirmation")
+
+    before = datetime.now(UTC).replace(tzinfo=None)
+    pull_all(portal_sessions, HttpErpClient(erp.url))
+    after = datetime.now(UTC).replace(tzinfo=None)
+    with portal_sessions() as session:
+        rows = session.execute(
+            select(
+                SalesOrder.legal_entity_id,
+                SalesOrder.sales_order_number,
+                SalesOrder.updated_at,
+                SalesOrder.erp_modified_at,
+            )
+        ).all()
+    changed = {(a, n): (stamp, modified) for a, n, stamp, modified in rows}
+    stamp, modified = changed.pop((area, number))
+    assert before <= stamp <= after and modified == datetime(2026, 11, 20, 9)
+    assert {stamp for stamp, _ in changed.values()} == {datetime(2020, 1, 1)}

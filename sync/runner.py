@@ -10,12 +10,13 @@ holder stops renewing, another worker takes it over once it expires.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -57,6 +58,10 @@ class RunnerLock(Protocol):
 
     def release(self) -> None: ...
 
+    def keep_alive(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the lock for the length of a job, however long it runs."""
+        ...
+
 
 class LeaseLock:
     """A lease row (holder, expires_at) renewed on every acquire; taken over once expired."""
@@ -79,6 +84,28 @@ class LeaseLock:
     def release(self) -> None:
         with self.factory() as session, session.begin():
             release_lease(session, self.holder)
+
+    @contextlib.contextmanager
+    def keep_alive(self) -> Iterator[None]:
+        """Renew the lease every third of its length while a job runs (a long pull or the initial sync
+        outlasts the lease; without renewal another worker would take over while this one still runs)."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.ttl.total_seconds() / 3):
+                try:
+                    if not self.acquire():
+                        log.error("%s lost the runner lease while a job was running", self.holder)
+                except Exception:
+                    log.exception("renewing the runner lease failed")
+
+        thread = threading.Thread(target=renew, name="runner-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
 
 class AdvisoryLock:
@@ -139,6 +166,10 @@ class AdvisoryLock:
         with self.factory() as session, session.begin():
             release_lease(session, self.holder)
 
+    def keep_alive(self) -> contextlib.AbstractContextManager[None]:
+        """The advisory lock lasts as long as its connection: nothing to renew."""
+        return contextlib.nullcontext()
+
 
 def runner_lock(
     factory: sessionmaker[Session], *, lease: timedelta = DEFAULT_LEASE, holder: str | None = None
@@ -190,7 +221,8 @@ class SyncRunner:
             return False
         started = self.clock()
         try:
-            result = self.jobs[name]()
+            with self.lock.keep_alive():
+                result = self.jobs[name]()
         except ErpUnavailable as exc:
             log.info("%s: the ERP is unreachable (%s); it runs again at the next interval", name, exc)
             if name not in self.SELF_RECORDING:

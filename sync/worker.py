@@ -75,17 +75,25 @@ def prepare_store(factory: sessionmaker[Session], client: ErpClient, settings: S
     """First start: full pull from the ERP over HTTP; then demo sign-ins in demo mode.
 
     An unreachable ERP does not stop the portal from starting: the scheduled pull carries on from
-    wherever the initial sync got to.
+    wherever the initial sync got to. The initial sync holds the runner lock like every sync job (I5): of
+    several workers starting at once on an empty store, one pulls and the others leave it to that one.
     """
     if needs_initial_sync(factory):
-        started = time.perf_counter()
-        try:
-            summary = pull_all(factory, client, kind="initial")
-            log.info("initial sync: %d records in %.1f s", summary.total, time.perf_counter() - started)
-        except ErpUnavailable as exc:
-            log.warning(
-                "initial sync incomplete, the ERP is unreachable (%s); the scheduled pull retries", exc
-            )
+        lock = runner_lock(factory, lease=timedelta(seconds=settings.lease_seconds))
+        if not lock.acquire():
+            log.info("initial sync: another worker runs the sync and does it")
+        else:
+            started = time.perf_counter()
+            try:
+                with lock.keep_alive():
+                    summary = pull_all(factory, client, kind="initial")
+                log.info("initial sync: %d records in %.1f s", summary.total, time.perf_counter() - started)
+            except ErpUnavailable as exc:
+                log.warning(
+                    "initial sync incomplete, the ERP is unreachable (%s); the scheduled pull retries", exc
+                )
+            finally:
+                lock.release()
     if not settings.demo:
         return []
     with session_scope(factory) as session:

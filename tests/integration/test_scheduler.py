@@ -20,7 +20,7 @@ from data.access import Principal
 from data.db import make_engine, make_session_factory
 from data.models import SyncControl, SyncRun, WebRole
 from data.sync_control import AUTOMATIC, MANUAL, pause, pause_state, request_reconcile, resume
-from sync.erp_client import ErpUnavailable
+from sync.erp_client import ErpUnavailable, HttpErpClient
 from sync.runner import SyncRunner, runner_lock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -275,3 +275,48 @@ def test_the_pull_job_carries_out_quarantine_retries_first(tmp_path, portal_sess
     with portal_sessions() as session:
         assert session.get(LegalEntity, "NLMF").name == "Contoso Netherlands"
         assert session.get(QuarantinedRecord, entry.id).resolution == "Applied on retry."
+
+
+def test_a_long_job_keeps_its_lease(portal_sessions):
+    """A job that outlasts the lease (a long pull, the initial sync) renews it while it runs: no other
+    worker takes over in the middle; once it is done and the lease expires, another one may."""
+    if portal_sessions.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("the lease row decides only on SQLite; PostgreSQL's advisory lock needs no renewal")
+    from sync.runner import LeaseLock
+
+    runner = LeaseLock(portal_sessions, holder="long job", ttl=timedelta(seconds=0.6))
+    other = LeaseLock(portal_sessions, holder="other", ttl=timedelta(seconds=0.6))
+    assert runner.acquire()
+    with runner.keep_alive():
+        deadline = time.monotonic() + 2.0  # more than three lease lengths
+        while time.monotonic() < deadline:
+            assert not other.acquire(), "another worker took over while the job ran"
+            time.sleep(0.1)
+    time.sleep(0.7)
+    assert other.acquire()
+
+
+def test_the_initial_sync_runs_only_on_the_runner(tmp_path, portal_db, caplog):
+    """Of two workers starting on an empty store, only the one holding the runner lock pulls (I5); it
+    releases the lock when done, so the scheduler can take it at once."""
+    from app import Settings
+    from sync.worker import prepare_store
+
+    caplog.set_level("INFO", logger="sync.worker")
+    factory = _factory(portal_db)
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "DEMO": "off"})
+    unreachable = HttpErpClient("http://127.0.0.1:9", retries=0)
+    holder = runner_lock(factory, lease=timedelta(seconds=30), holder="the other worker")
+    assert holder.acquire()
+    try:
+        prepare_store(factory, unreachable, settings)
+        assert "another worker runs the sync" in caplog.text
+        with factory() as session:
+            assert session.scalars(select(SyncRun)).all() == []  # it did not try to pull
+    finally:
+        holder.release()
+    prepare_store(factory, unreachable, settings)  # now it is the runner: it tries (the ERP is down)
+    with factory() as session:
+        assert session.scalars(select(SyncRun.kind)).all() == ["initial"]
+        assert session.get(SyncControl, "sync").holder is None  # and let the lock go again
+    factory.kw["bind"].dispose()

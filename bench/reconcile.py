@@ -1,6 +1,7 @@
 """Reconciliation at scale: 1M orders with 0.1 % drift found and repaired, against a plain hash scan.
 
-Usage: ``python bench/reconcile.py [--orders 1000000] [--data-dir /work/bench-data] [--repeat 3]``
+Usage: ``python bench/reconcile.py [--orders 1000000] [--data-dir /work/bench-data] [--repeat 3]
+[--drift-offset 0]``
 
 Builds (once, kept in the data dir) an ERP simulator store with ``--orders`` generated orders and a portal
 store holding the same orders and lines (master data pulled over HTTP; orders and lines copied with one
@@ -10,9 +11,10 @@ store holding the same orders and lines (master data pulled over HTTP; orders an
    the portal, a quarter as orders deleted from the portal, a quarter as silent ERP changes (no change
    sequence, so the pull never sees them);
 2. times the floor: one plain full-table hash scan of the portal's order tables (the same row checksums,
-   summed, no grouping);
-3. times ``sync.reconcile.reconcile`` against the simulator served by its own process (as in production),
-   and a second, clean run.
+   summed, no grouping into buckets), and for reference the same fields hashed without tying lines to
+   their orders;
+3. times ``sync.reconcile.reconcile`` against the simulator served by its own process (as in production,
+   its lifecycle ticker off so that the drift is exactly the injected one), and a second, clean run.
 
 Prints medians and p95 (of ``--repeat`` rounds) and the ratio to the floor. Results:
 bench/RESULTS-reconcile.md.
@@ -33,11 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from data.db import make_engine, make_session_factory, migrate  # noqa: E402
-from data.models import SalesOrder, SalesOrderLine  # noqa: E402
-from sync.checksum import install, row_hash  # noqa: E402
+from data.models import SalesOrderLine  # noqa: E402
+from sync.checksum import fields_hash, install  # noqa: E402
 from sync.erp_client import HttpErpClient  # noqa: E402
 from sync.pull import ENTITY_SYNCS, pull_entity_set  # noqa: E402
-from sync.reconcile import HEADER_PARTS, LINE_PARTS, reconcile  # noqa: E402
+from sync.reconcile import HEADER_PARTS, LINE_PARTS, _portal_checksums, reconcile  # noqa: E402
 from sync.reconcile_client import HttpChecksumClient  # noqa: E402
 
 COPY_ORDERS = """
@@ -168,28 +170,33 @@ def inject(portal_file: Path, erp_file: Path, round_: int) -> dict[str, int]:
     with engine.begin() as conn:
         conn.exec_driver_sql(f"ATTACH DATABASE '{erp_file}' AS erp")
         for name, sql in DRIFT:
-            result = conn.execute(text(sql), {"r": 7 + round_})
+            result = conn.execute(text(sql), {"r": (7 + round_) % 1000})
             if name:
                 counts[name] = result.rowcount
     engine.dispose()
     return counts
 
 
-def floor(portal_file: Path) -> float:
-    """One plain full-table hash scan of the order tables: the same checksums, summed, no grouping."""
+def floor(portal_file: Path) -> tuple[float, float]:
+    """One plain full-table hash scan of the order tables: the same row checksums, summed, no buckets.
+
+    A line's checksum carries its order's key factor, so the scan reads each order's lines through their
+    index and multiplies their sum by the key factor once per order (cheaper than one key factor per line
+    over a join of lines to orders). Also returned, for reference: the same fields hashed in two plain table
+    scans without the order binding (no line is tied to its order; not enough to compare, only a bound)."""
     engine = make_engine(f"sqlite:///{portal_file}")
     with engine.connect() as conn:
         install(conn)
         started = time.perf_counter()
-        conn.execute(select(func.sum(row_hash("sqlite", HEADER_PARTS)))).scalar()
-        conn.execute(
-            select(func.sum(row_hash("sqlite", LINE_PARTS)))
-            .select_from(SalesOrderLine)
-            .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
-        ).scalar()
+        per_order = _portal_checksums("sqlite", [], count_lines=False)
+        conn.execute(select(func.sum(per_order.c.header), func.sum(per_order.c.line_hash))).one()
         seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        conn.execute(select(func.sum(fields_hash("sqlite", HEADER_PARTS)))).scalar()
+        conn.execute(select(func.sum(fields_hash("sqlite", LINE_PARTS))).select_from(SalesOrderLine)).scalar()
+        unbound = time.perf_counter() - started
     engine.dispose()
-    return seconds
+    return seconds, unbound
 
 
 def _stats(values: list[float]) -> str:
@@ -203,6 +210,13 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--data-dir", default="/work/bench-data")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--drift-offset",
+        type=int,
+        default=0,
+        help="shifts which orders drift (a rerun on the same stores needs a new offset: deleted orders "
+        "come back under new ids)",
+    )
     args = parser.parse_args()
     data = Path(args.data_dir)
     data.mkdir(parents=True, exist_ok=True)
@@ -212,7 +226,17 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}"
     generate_erp(erp_file, args.orders)
     server = subprocess.Popen(  # noqa: S603 - our own module
-        [sys.executable, "-m", "sync.erp_simulator", "--db", f"sqlite:///{erp_file}", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "sync.erp_simulator",
+            "--db",
+            f"sqlite:///{erp_file}",
+            "--port",
+            str(port),
+            "--tick",
+            "0",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -223,25 +247,36 @@ def main() -> int:
         factory = make_session_factory(make_engine(f"sqlite:///{portal_file}"))
         source = HttpChecksumClient(url)
         first = reconcile(factory, source)
-        print(f"before drift: {first.differing_orders} differing orders ({first.seconds:.2f} s)", flush=True)
-        floors, drifted, clean, ratios = [], [], [], []
+        print(
+            f"before drift: {first.differing_orders} differing orders ({first.extra} only in the portal), "
+            f"{first.seconds:.2f} s, steps {first.step_seconds}",
+            flush=True,
+        )
+        floors, unbounds, drifted, clean, ratios = [], [], [], [], []
         for round_ in range(args.repeat):
-            counts = inject(portal_file, erp_file, round_)
-            floors.append(floor(portal_file))
+            counts = inject(portal_file, erp_file, args.drift_offset + round_)
+            seconds, unbound = floor(portal_file)
+            floors.append(seconds)
+            unbounds.append(unbound)
             summary = reconcile(factory, source)
             drifted.append(summary.seconds)
             ratios.append(summary.seconds / floors[-1])
-            clean.append(reconcile(factory, source).seconds)
+            again = reconcile(factory, source)
+            clean.append(again.seconds)
             print(
-                f"round {round_ + 1}: drift {counts}; floor {floors[-1]:.2f} s; "
+                f"round {round_ + 1}: drift {counts}; floor {floors[-1]:.2f} s "
+                f"(unbound scan {unbound:.2f} s); "
                 f"reconcile {summary.seconds:.2f} s "
                 f"({summary.seconds / floors[-1]:.2f}x): {summary.orders_checked:,} orders in "
                 f"{summary.buckets_checked:,} buckets, {summary.differing_buckets:,} differing buckets, "
                 f"{summary.differing_orders:,} differing orders, {summary.repaired:,} repaired, "
-                f"{summary.remaining_differing_orders} left; clean run {clean[-1]:.2f} s",
+                f"{summary.remaining_differing_orders} left; steps {summary.step_seconds}; "
+                f"clean run {clean[-1]:.2f} s ({clean[-1] / floors[-1]:.2f}x, "
+                f"{again.differing_orders} differing)",
                 flush=True,
             )
         print(f"\nfloor (plain hash scan, portal): {_stats(floors)}")
+        print(f"unbound scan (reference):        {_stats(unbounds)}")
         print(
             f"reconcile with 0.1 % drift:      {_stats(drifted)}; "
             f"ratio median {statistics.median(ratios):.2f}x"

@@ -22,11 +22,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, select, tuple_
+from sqlalchemy import Connection, Subquery, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from data.models import CustomerAccount, SalesOrder, SalesOrderLine, SyncRun
-from sync.checksum import Part, install, month_of, row_hash
+from sync.checksum import Part, bucket_sums, install, keys_in, month_of, order_checksums
 from sync.erp_client import Record
 from sync.pull import ENTITY_SYNCS, apply_page
 from sync.reconcile_client import Bucket, OrderKey
@@ -36,22 +36,21 @@ log = logging.getLogger(__name__)
 REPAIR_BATCH = 1000  # records per transaction, as the pull
 REPORT_SAMPLE = 50  # keys listed in the run's detail
 
+# The ERP-owned fields compared (sync/erp_simulator/checksums.py lists the ERP's columns in the same order).
 HEADER_PARTS: tuple[Part, ...] = (
-    ("str", SalesOrder.sales_order_number),
-    ("str", SalesOrder.sales_status),
-    ("str", SalesOrder.processing_status),
-    ("str", SalesOrder.document_status),
+    ("code", SalesOrder.sales_status),
+    ("code", SalesOrder.processing_status),
+    ("code", SalesOrder.document_status),
+    ("code", SalesOrder.currency_code),
+    ("code", SalesOrder.delivery_address_country_region_id),
     ("money", SalesOrder.total_amount),
     ("date", SalesOrder.requested_receipt_date),
     ("date", SalesOrder.confirmed_receipt_date),
-    ("str", SalesOrder.currency_code),
-    ("str", SalesOrder.delivery_address_country_region_id),
 )
 LINE_PARTS: tuple[Part, ...] = (
-    ("str", SalesOrder.sales_order_number),
+    ("code", SalesOrderLine.item_number),
+    ("code", SalesOrderLine.line_status),
     ("int", SalesOrderLine.line_number),
-    ("str", SalesOrderLine.item_number),
-    ("str", SalesOrderLine.line_status),
     ("qty", SalesOrderLine.quantity),
     ("qty", SalesOrderLine.confirmed_quantity),
     ("money", SalesOrderLine.line_amount),
@@ -66,17 +65,20 @@ class ChecksumSource(Protocol):
 
     def order_checksums(self, buckets: list[Bucket]) -> list[list[Any]]: ...
 
+    def order_checksums_by_key(self, keys: list[OrderKey]) -> list[list[Any]]: ...
+
     def order_records(self, keys: list[OrderKey]) -> tuple[list[Record], list[Record]]: ...
 
 
 @dataclass(frozen=True)
 class Sums:
-    """Counts and checksum sums of one bucket (or one order: 1 order, its lines)."""
+    """Counts and checksum sums of one bucket (or one order: 1 order, its lines, and its bucket)."""
 
     orders: int
     order_hash: int
     lines: int
     line_hash: int
+    bucket: Bucket | None = None  # an order's: one in another bucket on the other side differs too
 
 
 # --- plan (pure) -------------------------------------------------------------------------------------
@@ -92,6 +94,7 @@ class Plan:
     update: list[OrderKey] = field(default_factory=list)  # in both, different: take the ERP's
     create: list[OrderKey] = field(default_factory=list)  # only in the ERP: fetch
     extra: list[OrderKey] = field(default_factory=list)  # only in the portal: report
+    seconds: dict[str, float] = field(default_factory=dict)  # per step: buckets, orders
 
     @property
     def differing_orders(self) -> int:
@@ -131,30 +134,33 @@ def _accounts(conn: Connection) -> dict[int, tuple[str, str]]:
     return {i: (le, number) for i, le, number in rows}
 
 
+def _portal_checksums(dialect: str, keys: Sequence[Any], *where: Any, count_lines: bool = True) -> Subquery:
+    return order_checksums(
+        dialect,
+        keys=keys,
+        orders=SalesOrder.__table__,
+        number=SalesOrder.sales_order_number,
+        header_parts=HEADER_PARTS,
+        lines=SalesOrderLine.__table__,
+        lines_of_order=SalesOrderLine.order_id == SalesOrder.id,
+        line_parts=LINE_PARTS,
+        where=[SalesOrder.sales_order_number.is_not(None), *where],
+        count_lines=count_lines,
+    )
+
+
 def portal_buckets(conn: Connection) -> dict[Bucket, Sums]:
-    """The portal's bucket checksums: two aggregate queries (headers; lines joined to their order)."""
+    """The portal's bucket checksums: one pass over the orders, each order's lines through their index."""
     install(conn)
     dialect = conn.dialect.name
-    month = month_of(dialect, SalesOrder.order_date)
-    key = (SalesOrder.customer_account_id, month)
-    accepted = SalesOrder.sales_order_number.is_not(None)
-    orders = conn.execute(
-        select(*key, func.count(), func.sum(row_hash(dialect, HEADER_PARTS))).where(accepted).group_by(*key)
-    ).all()
-    lines = conn.execute(
-        select(*key, func.count(), func.sum(row_hash(dialect, LINE_PARTS)))
-        .select_from(SalesOrderLine)
-        .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
-        .where(accepted)
-        .group_by(*key)
-    ).all()
+    keys = [SalesOrder.customer_account_id, month_of(dialect, SalesOrder.order_date).label("month")]
+    per_order = _portal_checksums(dialect, keys, count_lines=False)  # the lines checksum covers them
+    rows = conn.execute(bucket_sums(per_order, ["customer_account_id", "month"]))
     accounts = _accounts(conn)
-    found: dict[Bucket, list[int]] = {}
-    for account_id, m, n, s in orders:
-        found[(*accounts[account_id], m)] = [int(n), int(s or 0), 0, 0]
-    for account_id, m, n, s in lines:
-        found.setdefault((*accounts[account_id], m), [0, 0, 0, 0])[2:] = [int(n), int(s or 0)]
-    return {k: Sums(*v) for k, v in found.items()}
+    return {
+        (*accounts[account_id], month): Sums(int(n), int(h or 0), int(nl or 0), int(hl or 0))
+        for account_id, month, n, h, nl, hl in rows
+    }
 
 
 def _month_range(month: str) -> tuple[datetime, datetime]:
@@ -163,43 +169,51 @@ def _month_range(month: str) -> tuple[datetime, datetime]:
 
 
 def portal_order_sums(conn: Connection, buckets: Sequence[Bucket]) -> dict[OrderKey, Sums]:
-    """Per order of the buckets: its checksum, lines and line checksums (the account-and-date index)."""
+    """Per order of the buckets: its checksum, lines and lines checksum (the account-and-date index)."""
     install(conn)
     dialect = conn.dialect.name
     ids = {v: k for k, v in _accounts(conn).items()}
-    stmt = (
-        select(
-            SalesOrder.legal_entity_id,
-            SalesOrder.sales_order_number,
-            row_hash(dialect, HEADER_PARTS),
-            func.count(SalesOrderLine.id),
-            func.coalesce(func.sum(row_hash(dialect, LINE_PARTS)), 0),
-        )
-        .select_from(SalesOrder)
-        .outerjoin(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
-        .where(SalesOrder.sales_order_number.is_not(None))
-        .group_by(SalesOrder.id)
+    per_order = _portal_checksums(
+        dialect,
+        [SalesOrder.legal_entity_id, SalesOrder.sales_order_number],
+        SalesOrder.customer_account_id == bindparam("account_id"),
+        SalesOrder.order_date >= bindparam("start"),
+        SalesOrder.order_date < bindparam("end"),
     )
+    stmt = select(*per_order.c)
     found: dict[OrderKey, Sums] = {}
-    for area, account, month in buckets:
+    for bucket in buckets:
+        area, account, month = bucket
         account_id = ids.get((area, account))
         if account_id is None:
             continue
         start, end = _month_range(month)
-        rows = conn.execute(
-            stmt.where(
-                SalesOrder.customer_account_id == account_id,
-                SalesOrder.order_date >= start,
-                SalesOrder.order_date < end,
-            )
-        )
+        rows = conn.execute(stmt, {"account_id": account_id, "start": start, "end": end})
         for le, number, h, n, s in rows:
-            found[(le, str(number))] = Sums(1, int(h), int(n), int(s))
+            found[(le, str(number))] = Sums(1, int(h), int(n), int(s), bucket)
+    return found
+
+
+def portal_order_sums_by_key(conn: Connection, keys: Sequence[OrderKey]) -> dict[OrderKey, Sums]:
+    """The same as :func:`portal_order_sums` for the orders named (their unique index)."""
+    install(conn)
+    dialect = conn.dialect.name
+    accounts = _accounts(conn)
+    keys_sql = [SalesOrder.legal_entity_id, SalesOrder.sales_order_number, SalesOrder.customer_account_id]
+    month = month_of(dialect, SalesOrder.order_date).label("month")
+    found: dict[OrderKey, Sums] = {}
+    for start in range(0, len(keys), REPAIR_BATCH):
+        chunk = list(keys[start : start + REPAIR_BATCH])
+        match = keys_in(SalesOrder.legal_entity_id, SalesOrder.sales_order_number, chunk)
+        per_order = _portal_checksums(dialect, [*keys_sql, month], match)
+        for le, number, account_id, m, h, n, s in conn.execute(select(*per_order.c)):
+            found[(le, str(number))] = Sums(1, int(h), int(n), int(s), (*accounts[account_id], m))
     return found
 
 
 def erp_order_sums(rows: Iterable[Sequence[Any]]) -> dict[OrderKey, Sums]:
-    return {(r[0], r[1]): Sums(1, int(r[2]), int(r[3]), int(r[4])) for r in rows}
+    """``[area, number, checksum, lines, lines checksum, account, month]`` rows of the ERP's endpoint."""
+    return {(r[0], r[1]): Sums(1, int(r[2]), int(r[3]), int(r[4]), (r[0], r[5], r[6])) for r in rows}
 
 
 # --- apply -------------------------------------------------------------------------------------------
@@ -239,7 +253,7 @@ def repair(session: Session, source: ChecksumSource, keys: list[OrderKey], resul
         for le, number, seq in session.execute(
             select(
                 SalesOrder.legal_entity_id, SalesOrder.sales_order_number, SalesOrder.erp_change_sequence
-            ).where(tuple_(SalesOrder.legal_entity_id, SalesOrder.sales_order_number).in_(keys))
+            ).where(keys_in(SalesOrder.legal_entity_id, SalesOrder.sales_order_number, keys))
         )
     }
     take = {
@@ -256,7 +270,7 @@ def repair(session: Session, source: ChecksumSource, keys: list[OrderKey], resul
     portal_lines = session.execute(
         select(SalesOrder.legal_entity_id, SalesOrder.sales_order_number, SalesOrderLine.line_number)
         .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
-        .where(tuple_(SalesOrder.legal_entity_id, SalesOrder.sales_order_number).in_(sorted(take)))
+        .where(keys_in(SalesOrder.legal_entity_id, SalesOrder.sales_order_number, sorted(take)))
     ).all()
     result.extra_lines += [
         f"{le}/{n} line {ln}" for le, n, ln in portal_lines if (le, n, ln) not in erp_lines
@@ -280,8 +294,9 @@ class ReconcileSummary:
     skipped_newer: int = 0
     failed: int = 0
     extra_lines: int = 0
-    remaining_differing_orders: int = 0  # after the repair, in the buckets that differed (I4 when 0)
+    remaining_differing_orders: int = 0  # of the differing orders, after the repair (I4 when 0)
     seconds: float = 0.0
+    step_seconds: dict[str, float] = field(default_factory=dict)  # buckets, orders, repair, verify
     samples: dict[str, list[str]] = field(default_factory=dict)
 
     def as_detail(self) -> str:
@@ -294,19 +309,23 @@ def _now() -> datetime:
 
 def compare(factory: sessionmaker[Session], source: ChecksumSource) -> Plan:
     """Load both sides' checksums (the ERP's on a thread while the portal's run) and plan."""
+    started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="erp-checksums") as pool:
         erp_future = pool.submit(source.buckets)
         with factory() as session:
             portal = portal_buckets(session.connection())
         erp = _bucket_sums(erp_future.result())
     plan = plan_buckets(portal, erp)
+    plan.seconds["buckets"] = round(time.perf_counter() - started, 3)
     if plan.differing_buckets:
+        started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="erp-checksums") as pool:
             erp_future2 = pool.submit(source.order_checksums, plan.differing_buckets)
             with factory() as session:
                 portal_orders = portal_order_sums(session.connection(), plan.differing_buckets)
             erp_orders = erp_order_sums(erp_future2.result())
         plan_orders(plan, portal_orders, erp_orders)
+        plan.seconds["orders"] = round(time.perf_counter() - started, 3)
     return plan
 
 
@@ -328,11 +347,15 @@ def reconcile(
         summary.orders_checked = plan.orders_checked
         summary.differing_orders = plan.differing_orders
         summary.updated, summary.created, summary.extra = len(plan.update), len(plan.create), len(plan.extra)
+        summary.step_seconds = dict(plan.seconds)
         applied = Applied()
+        step = time.perf_counter()
         to_fetch = plan.update + plan.create
         for start in range(0, len(to_fetch), REPAIR_BATCH):
             with factory() as session, session.begin():
                 repair(session, source, to_fetch[start : start + REPAIR_BATCH], applied)
+        if to_fetch:
+            summary.step_seconds["repair"] = round(time.perf_counter() - step, 3)
         summary.repaired, summary.lines_written = applied.repaired, applied.lines_written
         summary.skipped_newer, summary.failed = applied.skipped_newer, len(applied.failed)
         summary.extra_lines = len(applied.extra_lines)
@@ -347,8 +370,11 @@ def reconcile(
             )
             if values
         }
-        if verify and plan.differing_buckets:
-            summary.remaining_differing_orders = _still_differing(factory, source, plan.differing_buckets)
+        if verify and plan.differing_orders:
+            step = time.perf_counter()
+            differed = plan.update + plan.create + plan.extra
+            summary.remaining_differing_orders = _still_differing(factory, source, differed)
+            summary.step_seconds["verify"] = round(time.perf_counter() - step, 3)
     except Exception as exc:
         status, error = "failed", f"{type(exc).__name__}: {exc}"
         raise
@@ -367,12 +393,15 @@ def reconcile(
     return summary
 
 
-def _still_differing(factory: sessionmaker[Session], source: ChecksumSource, buckets: list[Bucket]) -> int:
-    """Orders of these buckets that still differ after the repair (orders only in the portal count)."""
-    with factory() as session:
-        portal = portal_order_sums(session.connection(), buckets)
-    erp = erp_order_sums(source.order_checksums(buckets))
-    return sum(portal.get(k) != erp.get(k) for k in portal.keys() | erp.keys())
+def _still_differing(factory: sessionmaker[Session], source: ChecksumSource, keys: list[OrderKey]) -> int:
+    """Of the orders that differed, those that still differ after the repair (both sides at once; the
+    orders only in the portal, reported rather than deleted, count)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="erp-checksums") as pool:
+        erp_future = pool.submit(source.order_checksums_by_key, keys)
+        with factory() as session:
+            portal = portal_order_sums_by_key(session.connection(), keys)
+        erp = erp_order_sums(erp_future.result())
+    return sum(portal.get(k) != erp.get(k) for k in keys)
 
 
 def _record(

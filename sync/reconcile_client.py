@@ -38,16 +38,24 @@ class HttpChecksumClient:
         )
 
     def buckets(self) -> list[list[Any]]:
-        """``[area, account, month, orders, order hash sum, lines, line hash sum]`` per bucket."""
+        """``[area, account, month, orders, order checksum sum, 0, lines checksum sum]`` per bucket."""
         value: list[list[Any]] = self._call("buckets")["value"]
         return value
 
     def order_checksums(self, buckets: list[Bucket]) -> list[list[Any]]:
-        """``[area, number, order hash, lines, line hash sum]`` per order of the buckets."""
+        """``[area, number, checksum, lines, lines checksum, account, month]`` per order of the buckets."""
         out: list[list[Any]] = []
         for start in range(0, len(buckets), BUCKETS_PER_REQUEST):
             chunk = [list(b) for b in buckets[start : start + BUCKETS_PER_REQUEST]]
             out += self._call("orders", {"buckets": chunk})["value"]
+        return out
+
+    def order_checksums_by_key(self, keys: list[OrderKey]) -> list[list[Any]]:
+        """The same rows as :meth:`order_checksums` for the orders named."""
+        out: list[list[Any]] = []
+        for start in range(0, len(keys), ORDERS_PER_REQUEST):
+            chunk = [list(k) for k in keys[start : start + ORDERS_PER_REQUEST]]
+            out += self._call("orderChecksums", {"orders": chunk})["value"]
         return out
 
     def order_records(self, keys: list[OrderKey]) -> tuple[list[Record], list[Record]]:

@@ -2,9 +2,11 @@
 
 ``GET  /reconcile/SalesOrders/buckets``: per bucket (legal entity, ordering customer, month of the order)
 the number of orders and lines and the sums of their row checksums (see :mod:`sync.checksum`), computed
-by this database in two aggregate queries.
+by this database in one pass over the orders (each order's lines through the primary key).
 ``POST /reconcile/SalesOrders/orders`` ``{"buckets": [[area, account, "YYYY-MM"], ...]}``: per order of
-those buckets its checksum, its number of lines and the sum of their checksums.
+those buckets its checksum, its number of lines, its lines checksum, its customer and month.
+``POST /reconcile/SalesOrders/orderChecksums`` ``{"orders": [[area, number], ...]}``: the same per order
+named.
 ``POST /reconcile/SalesOrders/records`` ``{"orders": [[area, number], ...]}``: the full header and line
 records of those orders, shaped exactly like the entity sets' OData JSON (for the portal's repair).
 """
@@ -16,9 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import Engine, Join, and_, func, select, tuple_
+from sqlalchemy import Engine, Subquery, and_, bindparam, select
 
-from sync.checksum import Part, install, month_of, row_hash
+from sync.checksum import Part, bucket_sums, install, keys_in, month_of, order_checksums
 
 from .store import sales_order_headers as headers
 from .store import sales_order_lines as lines
@@ -26,26 +28,28 @@ from .store import sales_order_lines as lines
 MAX_BUCKETS = 5000
 MAX_ORDERS = 1000
 
+# The portal's HEADER_PARTS and LINE_PARTS (sync/reconcile.py), in the same order.
 HEADER_PARTS: tuple[Part, ...] = (
-    ("str", headers.c.SalesOrderNumber),
-    ("str", headers.c.SalesOrderStatus),
-    ("str", headers.c.SalesOrderProcessingStatus),
-    ("str", headers.c.DocumentStatus),
+    ("code", headers.c.SalesOrderStatus),
+    ("code", headers.c.SalesOrderProcessingStatus),
+    ("code", headers.c.DocumentStatus),
+    ("code", headers.c.CurrencyCode),
+    ("code", headers.c.DeliveryAddressCountryRegionId),
     ("money", headers.c.TotalAmount),
     ("date", headers.c.RequestedReceiptDate),
     ("date", headers.c.ConfirmedReceiptDate),
-    ("str", headers.c.CurrencyCode),
-    ("str", headers.c.DeliveryAddressCountryRegionId),
 )
 LINE_PARTS: tuple[Part, ...] = (
-    ("str", lines.c.SalesOrderNumber),
+    ("code", lines.c.ItemNumber),
+    ("code", lines.c.SalesOrderLineStatus),
     ("int", lines.c.LineNumber),
-    ("str", lines.c.ItemNumber),
-    ("str", lines.c.SalesOrderLineStatus),
     ("qty", lines.c.OrderedSalesQuantity),
     ("qty", lines.c.ConfirmedSalesQuantity),
     ("money", lines.c.LineAmount),
     ("date", lines.c.ConfirmedReceiptDate),
+)
+LINES_OF_ORDER = and_(
+    lines.c.dataAreaId == headers.c.dataAreaId, lines.c.SalesOrderNumber == headers.c.SalesOrderNumber
 )
 
 checksums = Blueprint("erp_checksums", __name__, url_prefix="/reconcile")
@@ -65,13 +69,18 @@ def _bad(message: str) -> Response:
     return Response(body, status=400, mimetype="application/json")
 
 
-def _join() -> Join:
-    return headers.join(
-        lines,
-        and_(
-            lines.c.dataAreaId == headers.c.dataAreaId,
-            lines.c.SalesOrderNumber == headers.c.SalesOrderNumber,
-        ),
+def _checksums(dialect: str, keys: list[Any], *where: Any, count_lines: bool = True) -> Subquery:
+    return order_checksums(
+        dialect,
+        keys=keys,
+        orders=headers,
+        number=headers.c.SalesOrderNumber,
+        header_parts=HEADER_PARTS,
+        lines=lines,
+        lines_of_order=LINES_OF_ORDER,
+        line_parts=LINE_PARTS,
+        where=where,
+        count_lines=count_lines,
     )
 
 
@@ -80,22 +89,24 @@ def bucket_checksums() -> Response:
     with _engine().connect() as conn:
         install(conn)
         dialect = conn.dialect.name
-        month = month_of(dialect, headers.c.OrderCreatedDateTime)
-        key = (headers.c.dataAreaId, headers.c.OrderingCustomerAccountNumber, month)
-        order_rows = conn.execute(
-            select(*key, func.count(), func.sum(row_hash(dialect, HEADER_PARTS))).group_by(*key)
+        keys = [
+            headers.c.dataAreaId,
+            headers.c.OrderingCustomerAccountNumber,
+            month_of(dialect, headers.c.OrderCreatedDateTime).label("month"),
+        ]
+        rows = conn.execute(
+            bucket_sums(
+                _checksums(dialect, keys, count_lines=False),
+                ["dataAreaId", "OrderingCustomerAccountNumber", "month"],
+            )
         ).all()
-        line_rows = conn.execute(
-            select(*key, func.count(), func.sum(row_hash(dialect, LINE_PARTS)))
-            .select_from(_join())
-            .group_by(*key)
-        ).all()
-    found: dict[tuple[str, str, str], list[int]] = {
-        (a, c, m): [int(n), int(s or 0), 0, 0] for a, c, m, n, s in order_rows
-    }
-    for a, c, m, n, s in line_rows:
-        found.setdefault((a, c, m), [0, 0, 0, 0])[2:] = [int(n), int(s or 0)]
-    return _json({"value": [[*k, *v] for k, v in found.items()]})
+    return _json(
+        {
+            "value": [
+                [a, c, m, int(n), int(h or 0), int(nl or 0), int(hl or 0)] for a, c, m, n, h, nl, hl in rows
+            ]
+        }
+    )
 
 
 def _month_range(month: str) -> tuple[datetime, datetime]:
@@ -117,38 +128,61 @@ def _pairs(body: Any, name: str, size: int, limit: int) -> list[tuple[str, ...]]
 
 
 @checksums.post("/SalesOrders/orders")
-def order_checksums() -> Response:
+def order_checksums_of_buckets() -> Response:
+    """Per order: ``[area, number, checksum, lines, lines checksum, account, month]``; one query per
+    customer (its index), for all the customer's months asked for."""
     try:
         buckets = _pairs(request.get_json(silent=True), "buckets", 3, MAX_BUCKETS)
-        ranges = [(area, account, *_month_range(month)) for area, account, month in buckets]
+        for _, _, month in buckets:
+            _month_range(month)
     except ValueError as exc:
         return _bad(str(exc))
+    months: dict[tuple[str, str], list[str]] = {}
+    for area, account, month in buckets:
+        months.setdefault((area, account), []).append(month)
     out: list[list[Any]] = []
     with _engine().connect() as conn:
         install(conn)
         dialect = conn.dialect.name
-        line_hash = func.coalesce(func.sum(row_hash(dialect, LINE_PARTS)), 0)
-        stmt = (
-            select(
-                headers.c.SalesOrderNumber,
-                row_hash(dialect, HEADER_PARTS),
-                func.count(lines.c.LineNumber),
-                line_hash,
-            )
-            .select_from(headers.outerjoin(lines, _join().onclause))
-            .group_by(headers.c.dataAreaId, headers.c.SalesOrderNumber)
+        created_month = month_of(dialect, headers.c.OrderCreatedDateTime)
+        per_order = _checksums(
+            dialect,
+            [headers.c.dataAreaId, headers.c.SalesOrderNumber, created_month.label("month")],
+            headers.c.dataAreaId == bindparam("area"),
+            headers.c.OrderingCustomerAccountNumber == bindparam("account"),
+            created_month.in_(bindparam("months", expanding=True)),
         )
-        for area, account, start, end in ranges:
-            rows = conn.execute(
-                stmt.where(
-                    headers.c.dataAreaId == area,
-                    headers.c.OrderingCustomerAccountNumber == account,
-                    headers.c.OrderCreatedDateTime >= start,
-                    headers.c.OrderCreatedDateTime < end,
-                )
-            ).all()
-            out += [[area, number, int(h), int(n), int(s)] for number, h, n, s in rows]
+        stmt = select(*per_order.c)
+        for (area, account), wanted in months.items():
+            rows = conn.execute(stmt, {"area": area, "account": account, "months": sorted(set(wanted))})
+            out += [[a, number, int(h), int(n), int(s), account, m] for a, number, m, h, n, s in rows]
     return _json({"value": out})
+
+
+@checksums.post("/SalesOrders/orderChecksums")
+def order_checksums_of_keys() -> Response:
+    """The rows of ``/SalesOrders/orders`` for the orders named: ``{"orders": [[area, number], ...]}``."""
+    try:
+        keys = _pairs(request.get_json(silent=True), "orders", 2, MAX_ORDERS)
+    except ValueError as exc:
+        return _bad(str(exc))
+    if not keys:
+        return _json({"value": []})
+    with _engine().connect() as conn:
+        install(conn)
+        dialect = conn.dialect.name
+        per_order = _checksums(
+            dialect,
+            [
+                headers.c.dataAreaId,
+                headers.c.SalesOrderNumber,
+                headers.c.OrderingCustomerAccountNumber,
+                month_of(dialect, headers.c.OrderCreatedDateTime).label("month"),
+            ],
+            keys_in(headers.c.dataAreaId, headers.c.SalesOrderNumber, keys),
+        )
+        rows = conn.execute(select(*per_order.c)).all()
+    return _json({"value": [[a, number, int(h), int(n), int(s), c, m] for a, number, c, m, h, n, s in rows]})
 
 
 @checksums.post("/SalesOrders/records")
@@ -164,12 +198,12 @@ def order_records() -> Response:
     with _engine().connect() as conn:
         header_rows = conn.execute(
             select(*headers.columns)
-            .where(tuple_(headers.c.dataAreaId, headers.c.SalesOrderNumber).in_(keys))
+            .where(keys_in(headers.c.dataAreaId, headers.c.SalesOrderNumber, keys))
             .order_by(headers.c.ChangeSequence)
         ).all()
         line_rows = conn.execute(
             select(*lines.columns)
-            .where(tuple_(lines.c.dataAreaId, lines.c.SalesOrderNumber).in_(keys))
+            .where(keys_in(lines.c.dataAreaId, lines.c.SalesOrderNumber, keys))
             .order_by(lines.c.ChangeSequence)
         ).all()
     return _json(

@@ -170,6 +170,7 @@ def order_checksums(
     line_parts: Sequence[Part],
     where: Sequence[ColumnElement[bool]] = (),
     count_lines: bool = True,
+    scan_order: Sequence[ColumnElement[Any]] = (),
 ) -> Subquery:
     """One row per order: ``keys``, ``header`` (its checksum), ``lines`` (how many; 0 unless
     ``count_lines``), ``line_hash`` (its lines checksum).
@@ -177,7 +178,7 @@ def order_checksums(
     ``lines_of_order`` correlates the lines with the order: each order's lines are read through the index
     of that condition (no side sorts its line rows), and the order's key factor multiplies the sum of their
     fields hashes once. The result is not flattened into the caller's aggregate (SQLite would call the key
-    factor and read the lines once per use).
+    factor and read the lines once per use); on SQLite the orders are read in ``scan_order``.
     """
     line_sum = select(func.sum(fields_hash(dialect, line_parts))).select_from(lines).where(lines_of_order)
     count: ColumnElement[int] = (
@@ -197,7 +198,10 @@ def order_checksums(
         .where(*where)
     )
     if dialect == "sqlite":
-        inner = inner.limit(-1)  # a subquery with LIMIT is never flattened into an aggregate
+        # A subquery with LIMIT is never flattened into an aggregate. Reading the orders in the order of
+        # their lines' index (``scan_order``, an index of the orders too) keeps the look-ups of the lines
+        # local.
+        inner = inner.order_by(*scan_order).limit(-1)
     per_order = inner.subquery("per_order")
     c = per_order.c
     return select(

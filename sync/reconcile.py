@@ -7,8 +7,10 @@ in the portal, or exist only in the portal; **apply**: fetch the ERP's records o
 missing orders and upsert them with the pull's own converters (ERP-owned fields win); orders the ERP
 does not have are reported, never deleted; **record** the counts in a SyncRun(kind="reconcile").
 
-Only the buckets that differ are drilled into, so a clean run costs one aggregate scan per side (run at
-the same time), and drift costs a few indexed look-ups per differing bucket.
+Only the buckets that differ are drilled into, so a clean run costs one pass over the orders per side
+(both at the same time; each order's lines read through their index and summed once, no sort of line
+rows), and drift costs one indexed query per differing bucket, the repair, and a re-check of the
+differing orders by key. Measured in bench/reconcile.py (bench/RESULTS-reconcile.md).
 """
 
 from __future__ import annotations

@@ -81,6 +81,7 @@ def _checksums(dialect: str, keys: list[Any], *where: Any, count_lines: bool = T
         line_parts=LINE_PARTS,
         where=where,
         count_lines=count_lines,
+        scan_order=[headers.c.dataAreaId, headers.c.SalesOrderNumber],  # the primary keys of both tables
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, String, Table, and_, bindparam, exists, in
 from sqlalchemy.orm import Session, sessionmaker
 
 from data.access import Principal
+from data.db import prepare_bulk_write
 from data.models import (
     Base,
     Contact,
@@ -905,6 +906,7 @@ def pull_entity_set(
 def _apply_batch(factory: sessionmaker[Session], spec: EntitySync, records: Sequence[Record]) -> PageResult:
     """One transaction: the applied records, the quarantined ones and the cursor move together."""
     with factory() as session, session.begin():
+        prepare_bulk_write(session)
         page = apply_page(session, spec, records)
         if page.last_sequence:
             cursor = _cursor(session, spec.entity_set)

@@ -55,6 +55,17 @@ def _quarantine(sessions) -> list[QuarantinedRecord]:
         return list(session.scalars(select(QuarantinedRecord).order_by(QuarantinedRecord.id)))
 
 
+def _fix_in_erp(erp: SimulatedErp, entity_set: str, sequence: int) -> None:
+    """The ERP changes a record again (its data was fixed there): it is served anew with a new sequence."""
+    table = ENTITY_SETS[entity_set]
+    with erp.engine.begin() as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.ChangeSequence == sequence)
+            .values(ChangeSequence=next_change_sequence(conn))
+        )
+
+
 def test_the_erps_own_changes_arrive_exactly(erp, synced):
     _busy_erp(erp, ticks=15)
 
@@ -106,13 +117,7 @@ def test_malformed_records_are_quarantined_and_the_batch_continues(erp, synced):
         )
     # when the ERP changes a quarantined record again and it arrives whole, its quarantine is resolved
     entity_set, sequence, _field = damaged[0]
-    table = ENTITY_SETS[entity_set]
-    with erp.engine.begin() as conn:
-        conn.execute(
-            update(table)
-            .where(table.c.ChangeSequence == sequence)
-            .values(ChangeSequence=next_change_sequence(conn))
-        )
+    _fix_in_erp(erp, entity_set, sequence)
     pull_all(synced, HttpErpClient(erp.url))
     with synced() as session:
         still_open = {(q.entity_set, q.change_sequence) for q in quarantined_records(session, ADMIN)}
@@ -191,17 +196,6 @@ def test_an_older_erp_change_never_overwrites_a_newer_one(erp, synced):
         )
     assert name == "Newer Name"
     assert pull_entity_set(synced, client, spec).applied == 0  # nothing newer in the ERP
-
-
-def _fix_in_erp(erp: SimulatedErp, entity_set: str, sequence: int) -> None:
-    """The ERP changes a record again (its data was fixed there): it is served anew with a new sequence."""
-    table = ENTITY_SETS[entity_set]
-    with erp.engine.begin() as conn:
-        conn.execute(
-            update(table)
-            .where(table.c.ChangeSequence == sequence)
-            .values(ChangeSequence=next_change_sequence(conn))
-        )
 
 
 def test_an_administrator_retries_a_quarantined_record(erp, synced):

@@ -19,10 +19,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from data.db import session_scope
+from data.db import indexes_built_after, session_scope
 from data.demo import DemoSignIn, seed_demo
 from sync.erp_client import ErpClient, ErpUnavailable, HttpErpClient
-from sync.pull import needs_initial_sync, pull_all
+from sync.pull import PullSummary, needs_initial_sync, pull_all
 from sync.quarantine import retry_requested
 from sync.reconcile import reconcile
 from sync.reconcile_client import HttpChecksumClient
@@ -86,7 +86,7 @@ def prepare_store(factory: sessionmaker[Session], client: ErpClient, settings: S
             started = time.perf_counter()
             try:
                 with lock.keep_alive():
-                    summary = pull_all(factory, client, kind="initial")
+                    summary = initial_sync(factory, client)
                 log.info("initial sync: %d records in %.1f s", summary.total, time.perf_counter() - started)
             except ErpUnavailable as exc:
                 log.warning(
@@ -98,6 +98,12 @@ def prepare_store(factory: sessionmaker[Session], client: ErpClient, settings: S
         return []
     with session_scope(factory) as session:
         return seed_demo(session, settings.demo_password)
+
+
+def initial_sync(factory: sessionmaker[Session], client: ErpClient) -> PullSummary:
+    """The first full pull into an empty store, with the orders grid's indexes built once at the end."""
+    with indexes_built_after(factory.kw["bind"]):
+        return pull_all(factory, client, kind="initial")
 
 
 def start_scheduler(factory: sessionmaker[Session], erp_url: str, settings: Settings) -> BackgroundScheduler:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import aliased
 
 from data.db import session_scope
@@ -292,6 +292,7 @@ def test_first_start_with_the_erp_down_still_starts(erp, portal_sessions, tmp_pa
     sign_ins = prepare_store(portal_sessions, down, settings)
     assert [s.email for s in sign_ins] == ["admin@portal.demo"]  # customer contacts come from the ERP
     assert "ERP is unreachable" in caplog.text
+    assert _order_indexes(portal_sessions) == _model_order_indexes()  # built again after the failed load
     with portal_sessions() as session:
         assert session.scalars(select(SyncRun.status)).all() == ["failed"]
 
@@ -413,3 +414,57 @@ def test_pulled_updates_stamp_updated_at_with_the_time_of_applying(erp, portal_s
     stamp, modified = changed.pop((area, number))
     assert before <= stamp <= after and modified == datetime(2026, 11, 20, 9)
     assert {stamp for stamp, _ in changed.values()} == {datetime(2020, 1, 1)}
+
+
+def _order_indexes(factory) -> set[str]:
+    """The secondary indexes of sales_orders in the database (PostgreSQL also lists its unique keys)."""
+    with factory() as session:
+        return {
+            ix["name"] for ix in inspect(session.connection()).get_indexes("sales_orders") if not ix["unique"]
+        }
+
+
+def _model_order_indexes() -> set[str]:
+    return {str(ix.name) for ix in SalesOrder.__table__.indexes}
+
+
+def test_the_initial_sync_builds_the_grid_indexes_once_at_the_end(erp, portal_sessions, monkeypatch):
+    """The eleven sort indexes of sales_orders are left out while the orders load and built afterwards;
+    the data is exact either way, and the planner's statistics are fresh."""
+    from sync import pull as pull_module
+    from sync.worker import initial_sync
+
+    seen_during: list[set[str]] = []
+    original = pull_module.apply_page
+
+    def watching(session, spec, records):
+        if spec.entity_set == "SalesOrderHeadersV2" and not seen_during:
+            seen_during.append(
+                {ix["name"] for ix in inspect(session.connection()).get_indexes("sales_orders")}
+            )
+        return original(session, spec, records)
+
+    monkeypatch.setattr(pull_module, "apply_page", watching)
+    initial_sync(portal_sessions, HttpErpClient(erp.url))
+
+    assert seen_during and not (seen_during[0] & _model_order_indexes())  # none while loading
+    assert _order_indexes(portal_sessions) == _model_order_indexes()  # all of them afterwards
+    assert portal_checksums(portal_sessions) == erp_checksums(erp.engine)
+
+
+def test_indexes_a_killed_initial_sync_left_out_are_built_at_the_next_start(portal_db):
+    """A process killed during the initial sync leaves the grid's indexes dropped: the next start's
+    migration builds whatever index is missing."""
+    from data.db import drop_secondary_indexes, make_engine, make_session_factory, migrate
+
+    url = portal_db.url.render_as_string(hide_password=False)
+    engine = make_engine(url)
+    drop_secondary_indexes(engine)  # what the initial sync does first; then the process dies
+    factory = make_session_factory(engine)
+    assert not (_order_indexes(factory) & _model_order_indexes())
+    engine.dispose()
+
+    restarted = make_engine(url)
+    migrate(restarted)
+    assert _order_indexes(make_session_factory(restarted)) == _model_order_indexes()
+    restarted.dispose()

@@ -34,7 +34,8 @@ from data.db import make_engine, make_session_factory, migrate  # noqa: E402
 from sync.erp_client import HttpErpClient  # noqa: E402
 from sync.erp_simulator.generate import generate  # noqa: E402
 from sync.erp_simulator.store import ENTITY_SETS, create_store  # noqa: E402
-from sync.pull import ENTITY_SYNCS, pull_all  # noqa: E402
+from sync.pull import ENTITY_SYNCS  # noqa: E402
+from sync.worker import initial_sync  # noqa: E402
 
 ANCHOR = date(2026, 11, 20)
 
@@ -124,7 +125,7 @@ def main() -> None:
         engine = make_engine(args.portal_db or f"sqlite:///{workdir / 'portal.sqlite'}")
         migrate(engine)
         began, cpu = time.perf_counter(), time.process_time()
-        summary = pull_all(make_session_factory(engine), HttpErpClient(base), kind="initial")
+        summary = initial_sync(make_session_factory(engine), HttpErpClient(base))
         took, cpu = time.perf_counter() - began, time.process_time() - cpu
         assert summary.total == records, (summary.total, records)
         engine.dispose()

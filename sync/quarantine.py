@@ -37,7 +37,23 @@ def retry_requested(factory: sessionmaker[Session], *, limit: int = 100) -> int:
                 .limit(limit)
             )
         )
-    return sum(_retry(factory, record_id) for record_id in ids)
+    applied = 0
+    for record_id in ids:
+        try:
+            applied += _retry(factory, record_id)
+        except Exception as exc:  # one bad retry must not hold up the pull that follows it
+            log.exception("retrying quarantine entry %s failed", record_id)
+            _failed(factory, record_id, f"{type(exc).__name__}: {exc}")
+    return applied
+
+
+def _failed(factory: sessionmaker[Session], record_id: int, problem: str) -> None:
+    """The request is done (not repeated at every pull); the entry stays open with what went wrong."""
+    with factory() as session, session.begin():
+        entry = session.get(QuarantinedRecord, record_id)
+        if entry is not None:
+            entry.retry_requested_at = None
+            entry.resolution = f"Retry failed: {problem}"[:2000]
 
 
 def _retry(factory: sessionmaker[Session], record_id: int) -> bool:

@@ -266,3 +266,30 @@ def test_an_administrator_retries_a_quarantined_record(erp, synced):
             request_retry(session, ADMIN, again.id)
     with synced() as session:
         assert session.get(QuarantinedRecord, again.id).resolution.startswith("Dismissed by")
+
+
+def test_a_retry_that_fails_is_reported_once_and_does_not_hold_up_the_pull(synced, monkeypatch):
+    from sync import quarantine as quarantine_module
+
+    with synced.begin() as session:
+        entry = QuarantinedRecord(
+            entity_set="LegalEntities",
+            record_key="NLMF",
+            change_sequence=1,
+            reason="Malformed: required field Name missing",
+            record={"LegalEntityId": "NLMF", "ChangeSequence": 1},
+            quarantined_at=NOW,
+        )
+        session.add(entry)
+        session.flush()
+        request_retry(session, ADMIN, entry.id)
+
+    def broken(session, spec, records):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(quarantine_module, "apply_page", broken)
+    assert retry_requested(synced) == 0
+    with synced() as session:
+        failed = session.get(QuarantinedRecord, entry.id)
+        assert failed.resolution == "Retry failed: RuntimeError: database went away"
+        assert failed.retry_requested_at is None and failed.resolved_at is None  # still open, not re-run

@@ -1,6 +1,7 @@
 """Time the incremental pull of changed orders: how many changed orders per second it applies.
 
-Usage: ``python bench/pull_rate.py [--erp-db PATH] [--orders 200000] [--changes 50000] [--portal-db URL]``
+Usage: ``python bench/pull_rate.py [--erp-db PATH] [--orders 200000] [--changes 50000] [--portal-db URL]
+[--apply-only]``
 
 A generated ERP store (``--erp-db`` is copied, never changed; generated there first when missing) is
 served by the simulator (``--tick 0``) and initial-synced into a fresh portal store. Then the ERP changes
@@ -10,6 +11,9 @@ finished one (most of a two-year history is invoiced) gets a revised confirmed r
 confirmed quantities on its header and lines. Each change takes new ChangeSequence values and
 ``ModifiedDateTime``. The timed pull then applies them; an order with its changed lines counts as one
 order. The floor, measured in the same run, is reading the same changed records over HTTP only.
+
+``--apply-only`` applies the pages the floor read, from memory (no HTTP, no JSON decoding, no reader
+thread): the portal process's CPU is then the apply path alone (``apply_page`` and what it calls).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -36,7 +41,7 @@ from initial_sync import erp_store, served_erp  # noqa: E402
 
 from data.db import make_engine, make_session_factory, migrate  # noqa: E402
 from data.models import OrderEvent, SalesOrder, SyncCursor  # noqa: E402
-from sync.erp_client import HttpErpClient  # noqa: E402
+from sync.erp_client import HttpErpClient, Record  # noqa: E402
 from sync.erp_simulator.lifecycle import (  # noqa: E402
     FINAL_STATUSES,
     LifecycleOptions,
@@ -135,6 +140,22 @@ def change_orders(erp_url: str, count: int, seed: int) -> tuple[int, int]:
     return moved, len(finished)
 
 
+class ReplayClient(HttpErpClient):
+    """The pages read once over HTTP, served again from memory (every other entity set: no changes)."""
+
+    def __init__(self, base: str, pages: dict[str, list[list[Record]]]) -> None:
+        super().__init__(base)
+        self.pages = pages
+
+    def iter_pages(
+        self, entity_set: str, *, after_sequence: int = 0, top: int = 1000
+    ) -> Iterator[list[Record]]:
+        for page in self.pages.get(entity_set, []):
+            if page and int(page[-1]["ChangeSequence"]) > after_sequence:
+                yield page
+        yield []
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--orders", type=int, default=200_000, help="orders of a store generated anew")
@@ -143,6 +164,9 @@ def main() -> None:
     parser.add_argument("--portal-db", default="")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=1, help="rounds of change + timed pull")
+    parser.add_argument(
+        "--apply-only", action="store_true", help="time applying the floor's pages from memory (no HTTP)"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-pull-"))
@@ -173,14 +197,15 @@ def main() -> None:
                 events_before = session.scalar(select(func.count(OrderEvent.id)))
             client = HttpErpClient(base)
             began = time.perf_counter()
-            changed = {
-                name: sum(len(page) for page in client.iter_pages(name, after_sequence=after[name]))
+            pages = {
+                name: list(client.iter_pages(name, after_sequence=after[name]))
                 for name in (ORDERS, "SalesOrderLines")
             }
+            changed = {name: sum(map(len, name_pages)) for name, name_pages in pages.items()}
             floor = time.perf_counter() - began
             load = os.getloadavg()[0]
             began, cpu = time.perf_counter(), time.process_time()
-            summary = pull_all(factory, HttpErpClient(base))
+            summary = pull_all(factory, ReplayClient(base, pages) if args.apply_only else HttpErpClient(base))
             took, cpu = time.perf_counter() - began, time.process_time() - cpu
             assert summary.applied.get(ORDERS) == changed[ORDERS], (summary.applied, changed)
             with factory() as session:
@@ -197,11 +222,12 @@ def main() -> None:
                 f"load {load:.2f} (1 min) before the pull"
             )
             print(f"  HTTP read of the changes (floor): {floor:.1f} s, {orders / floor:,.0f} orders/s")
+            what = "apply (from memory):" if args.apply_only else "pull (read + apply):"
             print(
-                f"  pull (read + apply):              {took:.1f} s, {orders / took:,.0f} orders/s, "
+                f"  {what:<34}{took:.1f} s, {orders / took:,.0f} orders/s, "
                 f"{records / took:,.0f} records/s, {took / floor:.2f}x the floor; "
-                f"{cpu:.1f} s CPU in the portal process; {status_events:,} status events, "
-                f"{lag:,} orders carry the change"
+                f"{cpu:.1f} s CPU in the portal process ({cpu / records * 1e6:.0f} us per record); "
+                f"{status_events:,} status events, {lag:,} orders carry the change"
             )
     engine.dispose()
     if len(rates) > 1:

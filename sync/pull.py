@@ -17,8 +17,23 @@ from functools import cache, lru_cache
 from queue import Empty, Queue
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, String, Table, and_, bindparam, exists, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    Dialect,
+    String,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.schema import ColumnDefault
+from sqlalchemy.sql.dml import ValuesBase
 
 from data.access import Principal
 from data.db import prepare_bulk_write
@@ -171,6 +186,99 @@ class Lookups:
             SalesOrder.id,
             lambda r: (r["dataAreaId"], r["SalesOrderNumber"]),
         )
+
+
+@dataclass(frozen=True)
+class _CompiledWrite:
+    """An INSERT or UPDATE compiled once for one set of columns, run as an executemany of values that
+    SQLAlchemy's own bind processors have already converted, column by column.
+
+    ``session.execute(stmt, rows)`` builds, checks and converts a parameter dict per row in Python
+    (``construct_params`` and a bind processor call per value): that was most of the cost of writing a
+    page of lines. Here each column is converted with one ``map`` over the page and the statement runs
+    through ``exec_driver_sql`` (same connection and transaction, events and error wrapping kept).
+    """
+
+    sql: str
+    names: tuple[str, ...]  # bind names in the statement's order
+    positional: bool  # qmark (SQLite: tuples) or pyformat (psycopg: dicts)
+    processors: dict[str, Callable[[Any], Any]]
+    defaults: dict[str, Any]  # scalar Python-side column defaults of columns not given
+
+    @classmethod
+    def of(cls, stmt: ValuesBase, keys: tuple[str, ...], dialect: Dialect) -> _CompiledWrite:
+        compiled = stmt.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+        defaults: dict[str, Any] = {}  # what SQLAlchemy would fill in per row for a column not given
+        prefetch = [(c, c.default) for c in compiled.insert_prefetch]
+        prefetch += [(c, c.onupdate) for c in compiled.update_prefetch]
+        for column, default in prefetch:
+            if not isinstance(default, ColumnDefault) or not default.is_scalar:
+                raise NotImplementedError(f"{column}: only scalar Python-side defaults are supported here")
+            defaults[column.key] = default.arg
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for name, param in compiled.binds.items():
+            processor = param.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None and isinstance(param.type, Date | DateTime):
+                # SQLite formats dates and times as text in Python; a page repeats the same few (the
+                # pull's values are naive UTC, so equal values format equally).
+                processor = lru_cache(maxsize=4096)(processor)
+            if processor is not None:
+                processors[name] = processor
+        names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
+        return cls(compiled.string, names, dialect.positional, processors, defaults)
+
+    def execute(self, session: Session, rows: Sequence[dict[str, Any]], same: dict[str, Any]) -> None:
+        """Run for every row; ``same`` holds values shared by all rows (an update's time stamp)."""
+        if not rows:
+            return
+        columns: list[Any] = []
+        for name in self.names:
+            processor = self.processors.get(name)
+            if name in rows[0]:
+                column: Any = [row[name] for row in rows]
+                columns.append(column if processor is None else map(processor, column))
+            else:  # one value for every row, converted once
+                value = same[name] if name in same else self.defaults[name]
+                columns.append([value if processor is None else processor(value)] * len(rows))
+        values: list[Any] = list(zip(*columns, strict=True))
+        if not self.positional:
+            values = [dict(zip(self.names, row, strict=True)) for row in values]
+        session.flush()  # as session.execute would (autoflush): pending ORM changes go first
+        session.connection().exec_driver_sql(self.sql, values)
+
+
+_WRITES: dict[tuple[Any, ...], _CompiledWrite] = {}
+_MAX_WRITES = 1000
+
+
+def _write_many(session: Session, table: Table, rows: Sequence[dict[str, Any]], **same: Any) -> None:
+    """Insert ``rows`` into ``table``, or update them by primary key when they carry ``_pk``; ``same``
+    holds values shared by every row. One executemany per set of keys (usually one for all rows), each
+    statement compiled once per dialect, table and columns."""
+    if not rows:
+        return
+    first = tuple(rows[0])
+    if any(tuple(row) != first for row in rows):
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(tuple(row), []).append(row)
+        for group in groups.values():
+            _write_many(session, table, group, **same)
+        return
+    dialect = session.get_bind().dialect
+    keys = (*first, *same)
+    shape = (dialect.name, dialect.driver, dialect.paramstyle, table.name, keys)
+    write = _WRITES.get(shape)
+    if write is None:
+        if len(_WRITES) >= _MAX_WRITES:
+            _WRITES.clear()
+        if "_pk" in rows[0]:
+            pk = next(iter(table.primary_key))
+            stmt: ValuesBase = update(table).where(pk == bindparam("_pk"))
+        else:
+            stmt = insert(table)
+        write = _WRITES[shape] = _CompiledWrite.of(stmt, tuple(k for k in keys if k != "_pk"), dialect)
+    write.execute(session, rows, same)
 
 
 def _as_tuple(key: Any) -> tuple:
@@ -512,24 +620,23 @@ def _check_shape(spec: EntitySync, record: Any) -> None:
 
 
 @cache
-def _text_limits(table: Table) -> dict[str, int | None]:
+def _text_limits(table: Table) -> tuple[tuple[str, int | None], ...]:
     """The text columns of a portal table and their length limits (None: unlimited)."""
-    return {col.key: col.type.length for col in table.columns if isinstance(col.type, String)}
+    return tuple((col.key, col.type.length) for col in table.columns if isinstance(col.type, String))
 
 
 def _check_text(spec: EntitySync, record: Record, values: dict[str, Any]) -> None:
     """Raise Malformed for a text the portal cannot keep whole: longer than its column (PostgreSQL would
     refuse the whole batch, SQLite would keep it whole regardless) or not text at all."""
-    limits = _text_limits(cast(Table, spec.model.__table__))
-    fields = dict(values)
-    if spec.model is SalesOrder:
-        fields["portal_order_id"] = record.get("PortalOrderId")  # set on insert (_order_defaults)
-    for name, value in fields.items():
-        if name not in limits or value is None:
+    fields = values
+    if spec.model is SalesOrder:  # set on insert (_order_defaults)
+        fields = {**values, "portal_order_id": record.get("PortalOrderId")}
+    for name, limit in _text_limits(cast(Table, spec.model.__table__)):
+        value = fields.get(name)
+        if value is None:
             continue
         if not isinstance(value, str):
             raise Malformed(f"{_erp_field(record, name, value)} is not text but {type(value).__name__}")
-        limit = limits[name]
         if limit is not None and len(value) > limit:
             field = _erp_field(record, name, value)
             raise Malformed(f"{field} is {len(value)} characters; the portal keeps at most {limit}")
@@ -687,17 +794,18 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
     extra = [table.c.processing_status, table.c.placed_by_contact_id] if is_order else []
     sequence_col = table.c.erp_change_sequence
     # The rows' current ERP-owned values come along, so an update writes only what changed (SQLite
-    # rewrites the entries of every index on a column that is SET, changed or not).
-    owned = [table.c[name] for name in converted[0][1] if name not in spec.key]
+    # rewrites the entries of every index on a column that is SET, changed or not; the key columns of a
+    # row found by its key are equal by definition).
+    owned = [name for name in converted[0][1] if name not in spec.key]
     existing: dict[tuple, Any] = {}
-    current: dict[tuple, dict[str, Any]] = {}
-    query = select(*key_cols, pk, *extra, sequence_col, *owned).where(keys_in(key_cols, list(latest)))
+    current: dict[tuple, Sequence[Any]] = {}  # values of `owned`, in that order
+    query = select(*key_cols, pk, *extra, sequence_col, *(table.c[name] for name in owned))
     width = len(key_cols) + 2 + len(extra)
-    for row in session.execute(query):
+    for row in session.execute(query.where(keys_in(key_cols, list(latest)))).all():  # one fetchall
         key = tuple(row[: len(key_cols)])
         if key in latest:
             existing[key] = tuple(row[len(key_cols) : width])
-            current[key] = dict(zip((c.key for c in owned), row[width:], strict=True))
+            current[key] = row[width:]
     if is_order:
         _match_portal_orders(session, latest, existing)
     elif spec.model is Contact:
@@ -721,7 +829,10 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
                     (found[0], found[1], values["processing_status"], values["erp_modified_at"])
                 )
         old = current.get(key)  # None: a portal row matched by its portal id or e-mail gets every field
-        changed = {k: v for k, v in values.items() if old is None or k not in old or old[k] != v}
+        if old is None:
+            changed = values
+        else:
+            changed = {k: values[k] for k, was in zip(owned, old, strict=True) if values[k] != was}
         if changed:
             updates.setdefault(tuple(changed), []).append({**changed, "_pk": found[0]})
 
@@ -735,7 +846,7 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
     if rows and is_order:
         # No RETURNING: with the rows' order kept, SQLAlchemy runs it one INSERT per row on SQLite. One
         # executemany and one indexed look-up of the new ids by their ERP keys cost far less.
-        session.execute(insert(table), rows)
+        _write_many(session, table, rows)
         new_ids = {
             (area, number): order_id
             for area, number, order_id in session.execute(
@@ -745,17 +856,18 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
             )
         }
         events = [_first_event(new_ids[v["legal_entity_id"], v["sales_order_number"]], v) for v in rows]
-        session.execute(insert(_ORDER_EVENTS), events)
+        _write_many(session, _ORDER_EVENTS, events)
     elif rows:
-        session.execute(insert(table), rows)
+        _write_many(session, table, rows)
     # Core updates bypass the ORM's onupdate: rows with an updated_at get the time of applying, which
     # the sync health page's lag chart reads (updated_at - erp_modified_at).
     stamp = {"updated_at": _now()} if "updated_at" in table.c else {}
     for params in updates.values():  # one executemany per set of changed columns (SET from the keys)
-        session.execute(update(table).where(pk == bindparam("_pk")).values(stamp), params)
+        _write_many(session, table, params, **stamp)
     if status_changes:
-        session.execute(
-            insert(_ORDER_EVENTS),
+        _write_many(
+            session,
+            _ORDER_EVENTS,
             [
                 {
                     "order_id": order_id,

@@ -324,7 +324,24 @@ class SalesOrder(ErpRecordMixin, TimestampMixin, Base):
 
 class SalesOrderLine(ErpRecordMixin, Base):
     __tablename__ = "sales_order_lines"
-    __table_args__ = (UniqueConstraint("order_id", "line_number"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "line_number"),
+        # PostgreSQL only: the account summary's top products read 40,000+ lines of an account's orders;
+        # from this index alone instead of from the table's pages (124 instead of 156 ms median at 1M
+        # orders). SQLite has no INCLUDE and meets the target without it.
+        Index(
+            "ix_sales_order_lines_order_products",
+            "order_id",
+            postgresql_include=[
+                "line_status",
+                "item_number",
+                "unit_symbol",
+                "currency_code",
+                "quantity",
+                "line_amount",
+            ],
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"))

@@ -391,7 +391,8 @@ def chart(chart_id: str, title: str, figure: dict[str, Any], summary: list, tabl
     )
 
 
-def _table(header: list[str], rows: list[list]) -> dbc.Table:
+def chart_table(header: list[str], rows: list[list]) -> dbc.Table:
+    """A chart's numbers as a table (first column as row headers), shown with the chart."""
     return dbc.Table(
         [
             html.Thead(html.Tr([html.Th(h, scope="col") for h in header])),
@@ -456,7 +457,7 @@ def months_chart(months: list[Any], currency: str) -> html.Figure | html.P:
     ]
     rows = [[_month(m.month), f"{m.orders:,}", money(m.value, currency)] for m in months]
     return chart(
-        CHART_MONTHS, title, figure, summary, _table(["Month", "Orders", f"Value ({currency})"], rows)
+        CHART_MONTHS, title, figure, summary, chart_table(["Month", "Orders", f"Value ({currency})"], rows)
     )
 
 
@@ -494,7 +495,7 @@ def status_chart(statuses: list[Any]) -> html.Figure | html.P:
     rows = [
         [label, f"{s.orders:,}", f"{s.orders / total:.0%}"] for label, s in zip(labels, statuses, strict=True)
     ]
-    return chart(CHART_STATUSES, title, figure, summary, _table(["Status", "Orders", "Share"], rows))
+    return chart(CHART_STATUSES, title, figure, summary, chart_table(["Status", "Orders", "Share"], rows))
 
 
 def _quantities(quantities: tuple) -> str:
@@ -524,7 +525,11 @@ def products_chart(products: list[Any], currency: str) -> html.Figure | html.P:
         for name, p in zip(names, products, strict=True)
     ]
     return chart(
-        CHART_PRODUCTS, title, figure, summary, _table(["Product", "Quantity", f"Amount ({currency})"], rows)
+        CHART_PRODUCTS,
+        title,
+        figure,
+        summary,
+        chart_table(["Product", "Quantity", f"Amount ({currency})"], rows),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
-from components.account import chart
+from components.account import chart, chart_table
 from components.orders import moment
 
 STATE_LABELS = {
@@ -124,18 +124,6 @@ def kpi_cards(health: Any) -> dbc.Row:
     )
 
 
-def _table(header: list[str], rows: list[list]) -> dbc.Table:
-    return dbc.Table(
-        [
-            html.Thead(html.Tr([html.Th(h, scope="col") for h in header])),
-            html.Tbody([html.Tr([html.Th(r[0], scope="row"), *[html.Td(c) for c in r[1:]]]) for r in rows]),
-        ],
-        size="sm",
-        striped=True,
-        className="mb-0",
-    )
-
-
 def _empty(chart_id: str, text: str) -> html.P:
     return html.P(text, className="text-muted", id=chart_id + "-empty")
 
@@ -183,7 +171,7 @@ def lag_chart(lag: list[Any]) -> html.Figure | html.P:
         title,
         figure,
         [f"Worst hourly p95 in the last 24 hours: {_fmt_seconds(worst)}."],
-        _table(["Hour", "Orders", "Median", "p95"], rows),
+        chart_table(["Hour", "Orders", "Median", "p95"], rows),
     )
 
 
@@ -208,7 +196,7 @@ def throughput_chart(throughput: dict[str, list[int]]) -> html.Figure | html.P:
         title,
         figure,
         [f"Last 24 hours: {summary}."],
-        _table(["Job", "Records"], rows),
+        chart_table(["Job", "Records"], rows),
     )
 
 
@@ -224,7 +212,7 @@ def outbox_chart(health: Any) -> html.Figure:
         title,
         figure,
         [f"{sum(values[:3]):,} open entries; the oldest waiting one is {oldest} old."],
-        _table(["State", "Entries"], rows),
+        chart_table(["State", "Entries"], rows),
     )
 
 
@@ -251,7 +239,7 @@ def errors_chart(errors_by_kind: dict[str, int]) -> html.Figure | html.P:
         title,
         figure,
         [f"{sum(errors_by_kind.values()):,} in all."],
-        _table(["Kind", "Errors"], rows),
+        chart_table(["Kind", "Errors"], rows),
     )
 
 
@@ -286,7 +274,7 @@ def durations_chart(runs: list[Any]) -> html.Figure | html.P:
         title,
         figure,
         [f"{len(timed)} runs."],
-        _table(["Job", "Runs", "Mean", "Longest"], rows),
+        chart_table(["Job", "Runs", "Mean", "Longest"], rows),
     )
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Index, create_engine, event, inspect, text
+from sqlalchemy import Connection, Dialect, Engine, Index, create_engine, event, inspect, text
+from sqlalchemy.engine import Compiled
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import CreateIndex, DropIndex
+from sqlalchemy.sql.compiler import SQLCompiler
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same in every process that migrates this database.
@@ -18,6 +21,17 @@ _MIGRATION_LOCK_ID = 724_1001
 
 
 LIKE_ESCAPE = "\\"
+
+
+def bind_processors(compiled: Compiled, dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
+    """SQLAlchemy's own conversion of each bound value that needs one, by bind name: for SQL compiled once
+    and run on the DB-API cursor (the grid's pages, the pull's writes)."""
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for name, param in cast(SQLCompiler, compiled).binds.items():
+        processor = param.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors[name] = processor
+    return processors
 
 
 def like_pattern(text: str) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from data.access import Principal, order_criteria, visible_orders
 from data.accounts import account_choices, parse_account_id
-from data.db import LIKE_ESCAPE, like_pattern
+from data.db import LIKE_ESCAPE, bind_processors, like_pattern
 from data.models import (
     Contact,
     CustomerAccount,
@@ -384,11 +384,6 @@ class _CompiledPage:
     @classmethod
     def of(cls, stmt: Select[Any], dialect: Dialect) -> _CompiledPage:
         compiled = stmt.compile(dialect=dialect)
-        bind: dict[str, Callable[[Any], Any]] = {}
-        for name, param in compiled.binds.items():
-            processor = param.type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                bind[name] = processor
         positional = tuple(str(n) for n in compiled.positiontup or ()) if dialect.positional else None
         columns = list(stmt.selected_columns)
         row_type = namedtuple("OrderRow", [str(c.key) for c in columns])  # type: ignore[misc]
@@ -396,7 +391,7 @@ class _CompiledPage:
             compiled,
             compiled.string,
             positional,
-            bind,
+            bind_processors(compiled, dialect),
             tuple(c.type for c in columns),
             partial(tuple.__new__, row_type),
         )

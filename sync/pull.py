@@ -36,7 +36,7 @@ from sqlalchemy.schema import ColumnDefault
 from sqlalchemy.sql.dml import ValuesBase
 
 from data.access import Principal
-from data.db import prepare_bulk_write
+from data.db import bind_processors, prepare_bulk_write
 from data.models import (
     Base,
     Contact,
@@ -215,15 +215,12 @@ class _CompiledWrite:
             if not isinstance(default, ColumnDefault) or not default.is_scalar:
                 raise NotImplementedError(f"{column}: only scalar Python-side defaults are supported here")
             defaults[column.key] = default.arg
-        processors: dict[str, Callable[[Any], Any]] = {}
-        for name, param in compiled.binds.items():
-            processor = param.type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None and isinstance(param.type, Date | DateTime):
+        processors = bind_processors(compiled, dialect)
+        for name, processor in processors.items():
+            if isinstance(compiled.binds[name].type, Date | DateTime):
                 # SQLite formats dates and times as text in Python; a page repeats the same few (the
                 # pull's values are naive UTC, so equal values format equally).
-                processor = lru_cache(maxsize=4096)(processor)
-            if processor is not None:
-                processors[name] = processor
+                processors[name] = lru_cache(maxsize=4096)(processor)
         names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
         return cls(compiled.string, names, dialect.positional, processors, defaults)
 

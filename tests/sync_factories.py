@@ -29,6 +29,7 @@ from data.models import (
     PriceListItem,
     Product,
     ProductUnit,
+    QuarantinedRecord,
     SalesOrder,
     SalesOrderLine,
     SyncControl,
@@ -239,6 +240,39 @@ def submit_order(
     )
     session.flush()
     return order
+
+
+#: A legal entity as the ERP serves it, whole: it applies once its quarantine is retried.
+WHOLE_LEGAL_ENTITY = {
+    "LegalEntityId": "NLMF",
+    "Name": "Contoso Netherlands",
+    "CurrencyCode": "EUR",
+    "LanguageId": "nl",
+    "AddressCountryRegionId": "NLD",
+    "ChangeSequence": 42,
+}
+
+
+def quarantined(
+    session: Session,
+    record: dict,
+    *,
+    entity_set: str = "LegalEntities",
+    record_key: str = "NLMF",
+    reason: str = "Malformed: required field Name missing",
+) -> QuarantinedRecord:
+    """An ERP record the pull put in quarantine (added and flushed: it has its id)."""
+    entry = QuarantinedRecord(
+        entity_set=entity_set,
+        record_key=record_key,
+        change_sequence=record.get("ChangeSequence"),
+        reason=reason,
+        record=record,
+        quarantined_at=datetime(2026, 11, 21, 9, 0),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
 
 
 def submit_orders(factory: sessionmaker[Session], cust: Customer, count: int, *, now: datetime) -> list[str]:

@@ -243,27 +243,11 @@ def test_the_pull_job_carries_out_quarantine_retries_first(tmp_path, portal_sess
     from data.models import LegalEntity, QuarantinedRecord
     from data.quarantine import request_retry
     from sync.worker import start_scheduler, stop_scheduler
+    from tests.sync_factories import WHOLE_LEGAL_ENTITY, quarantined
 
     admin = Principal(contact_id=1, roles=frozenset({WebRole.ADMINISTRATOR}))
-    record = {
-        "LegalEntityId": "NLMF",
-        "Name": "Contoso Netherlands",
-        "CurrencyCode": "EUR",
-        "LanguageId": "nl",
-        "AddressCountryRegionId": "NLD",
-        "ChangeSequence": 42,
-    }
     with portal_sessions.begin() as session:
-        entry = QuarantinedRecord(
-            entity_set="LegalEntities",
-            record_key="NLMF",
-            change_sequence=42,
-            reason="refers to a quarantined record",
-            record=record,
-            quarantined_at=datetime(2026, 11, 21),
-        )
-        session.add(entry)
-        session.flush()
+        entry = quarantined(session, WHOLE_LEGAL_ENTITY, reason="refers to a quarantined record")
         request_retry(session, admin, entry.id)
     settings = Settings.from_env({"DATA_DIR": str(tmp_path), "SCHEDULER": "on", "SYNC_PULL_SECONDS": "7200"})
     scheduler = start_scheduler(portal_sessions, "http://127.0.0.1:9", settings)

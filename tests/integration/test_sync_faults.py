@@ -23,7 +23,13 @@ from sync.erp_simulator.store import ENTITY_SETS, next_change_sequence
 from sync.pull import ENTITY_SYNCS, PAGE_SIZE, apply_page, pull_all, pull_entity_set, quarantined_records
 from sync.quarantine import retry_requested
 from tests.integration.test_initial_sync import erp_checksums, portal_checksums
-from tests.sync_factories import FakeClock, SimulatedErp, assert_i1_each_order_once_in_erp, simulated_erp
+from tests.sync_factories import (
+    FakeClock,
+    SimulatedErp,
+    assert_i1_each_order_once_in_erp,
+    quarantined,
+    simulated_erp,
+)
 
 NOW = datetime(2026, 11, 21, 10, 0)
 ADMIN = Principal(contact_id=1, roles=frozenset({WebRole.ADMINISTRATOR}))
@@ -272,16 +278,7 @@ def test_a_retry_that_fails_is_reported_once_and_does_not_hold_up_the_pull(synce
     from sync import quarantine as quarantine_module
 
     with synced.begin() as session:
-        entry = QuarantinedRecord(
-            entity_set="LegalEntities",
-            record_key="NLMF",
-            change_sequence=1,
-            reason="Malformed: required field Name missing",
-            record={"LegalEntityId": "NLMF", "ChangeSequence": 1},
-            quarantined_at=NOW,
-        )
-        session.add(entry)
-        session.flush()
+        entry = quarantined(session, {"LegalEntityId": "NLMF", "ChangeSequence": 1})
         request_retry(session, ADMIN, entry.id)
 
     def broken(session, spec, records):

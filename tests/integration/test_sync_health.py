@@ -15,6 +15,7 @@ from data.sync_control import AUTOMATIC, pause, resume
 from data.sync_health import problem_target, sync_health, sync_problems
 from tests.integration.test_authorization import _callbacks, _outputs
 from tests.portal_client import PortalClient, signed_in
+from tests.sync_factories import quarantined
 
 ADMIN = "admin@portal.demo"
 ADMIN_PRINCIPAL = Principal(contact_id=1, email=ADMIN, roles=frozenset({WebRole.ADMINISTRATOR}))
@@ -169,17 +170,11 @@ def test_retry_and_discard_an_outbox_entry(portal):
 
 def _quarantined(portal) -> int:
     with _sessions(portal).begin() as session:
-        record = QuarantinedRecord(
-            entity_set="CustomersV3",
-            record_key="USMF|US-999",
-            change_sequence=1,
-            reason="Malformed: required field CustomerGroupId missing",
-            record={"dataAreaId": "USMF", "CustomerAccount": "US-999", "ChangeSequence": 1},
-            quarantined_at=_now(),
-        )
-        session.add(record)
-        session.flush()
-        return record.id
+        record = {"dataAreaId": "USMF", "CustomerAccount": "US-999", "ChangeSequence": 1}
+        reason = "Malformed: required field CustomerGroupId missing"
+        return quarantined(
+            session, record, entity_set="CustomersV3", record_key="USMF|US-999", reason=reason
+        ).id
 
 
 def test_retry_and_dismiss_a_quarantined_record(portal):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import orjson
 import requests
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def read_with_retries(
             response = http.request(method, url, params=params, json=body, timeout=timeout)
             if response.status_code < 500:
                 response.raise_for_status()
-                result: dict[str, Any] = response.json()
+                result: dict[str, Any] = orjson.loads(response.content)  # a page: 4x json's speed
                 return result
             problem = f"HTTP {response.status_code}"
         except (requests.ConnectionError, requests.Timeout) as exc:

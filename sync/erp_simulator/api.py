@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
+import orjson
 from flask import Flask, Response, current_app, request
 from sqlalchemy import (
     BigInteger,
@@ -27,10 +28,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
+    Float,
     Integer,
     Numeric,
     Table,
     and_,
+    cast,
     func,
     not_,
     select,
@@ -131,8 +134,13 @@ def _error_response(status: int, code: str, message: str) -> Response:
     return Response(body, status=status, mimetype="application/json")
 
 
+#: How orjson writes what a page's rows hold: naive UTC date-times as ``2026-11-20T10:00:00Z`` (whole
+#: seconds), dates as ``2026-11-20``; the same text as :func:`_converter`'s.
+_JSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
+
+
 def _json_response(payload: Mapping[str, Any]) -> Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    body = orjson.dumps(payload, option=_JSON_OPTIONS)
     response = Response(body, content_type=JSON_MIMETYPE)
     response.headers["OData-Version"] = "4.0"
     return response
@@ -244,12 +252,17 @@ def _implied_by_token(comparison: Comparison, skiptoken: int | None) -> bool:
 def fetch_page(
     conn: Connection, table: Table, query: PageQuery
 ) -> tuple[list[dict[str, Any]], int | None, int | None]:
-    """One page of rows as JSON-ready dicts, the ``$count`` (or None) and the next skiptoken."""
+    """One page of rows as dicts, the ``$count`` (or None) and the next skiptoken.
+
+    The values are ready for :func:`_json_response` (orjson writes dates and date-times itself); a row
+    becomes a dict in one step, no Python per value: serving pages of changes was most of the
+    simulator's time.
+    """
     seq = table.c.ChangeSequence
-    wanted = [table.c[name] for name in query.fields]
     conditions = [c.expression() for c in query.comparisons]
     page_conditions = [c.expression() for c in query.comparisons if not _implied_by_token(c, query.skiptoken)]
-    stmt = select(*wanted, seq).where(*page_conditions).order_by(seq).limit(query.top + 1)
+    stmt = select(*_page_columns(table, query.fields), seq)
+    stmt = stmt.where(*page_conditions).order_by(seq).limit(query.top + 1)
     bound = _modified_since_bound(conn, table, query)
     if bound is not None:
         stmt = stmt.where(bound)
@@ -260,12 +273,23 @@ def fetch_page(
     if len(rows) > query.top:
         rows = rows[: query.top]
         next_token = int(rows[-1][-1])
-    page = _to_json_rows(wanted, rows)
+    names = [str(name) for name in query.fields]  # plain str: orjson refuses SQLAlchemy's quoted_name keys
+    page = [dict(zip(names, row, strict=False)) for row in rows]  # without the trailing ChangeSequence
     total = None
     if query.count:
         count_stmt = select(func.count()).select_from(table).where(*conditions)
         total = int(conn.execute(count_stmt).scalar_one())
     return page, total, next_token
+
+
+def _page_columns(table: Table, fields: Sequence[str]) -> list[ColumnElement[Any]]:
+    """The selected columns, decimals read as floats by the database (``CAST AS FLOAT``): the number
+    JSON carries, without a Decimal per value on the way (money and quantities have at most 18 digits
+    and 4 decimals, so the float prints as stored, as :func:`_converter`'s does)."""
+    return [
+        cast(table.c[name], Float).label(name) if isinstance(table.c[name].type, Numeric) else table.c[name]
+        for name in fields
+    ]
 
 
 def _next_link(entity_set: str, query: PageQuery, token: int) -> str:

@@ -116,8 +116,8 @@ def _converter(column: Column[Any]) -> Callable[[Any], Any] | None:
 
 def _to_json_rows(columns: Sequence[Column[Any]], rows: Sequence[Any]) -> list[dict[str, Any]]:
     """Database rows as JSON-ready dicts keyed by the F&O field names."""
-    names = [col.name for col in columns]
-    converters = [(col.name, fn) for col in columns if (fn := _converter(col)) is not None]
+    names = [str(col.name) for col in columns]  # plain str: orjson refuses SQLAlchemy's quoted_name keys
+    converters = [(str(col.name), fn) for col in columns if (fn := _converter(col)) is not None]
     result = []
     for row in rows:
         item = dict(zip(names, row, strict=False))

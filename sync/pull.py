@@ -22,18 +22,23 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    PrimaryKeyConstraint,
     String,
     Table,
+    UniqueConstraint,
     and_,
     bindparam,
     exists,
     insert,
+    or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import ColumnDefault
 from sqlalchemy.sql.dml import ValuesBase
+from sqlalchemy.sql.sqltypes import NULLTYPE
 
 from data.access import Principal
 from data.db import bind_processors, prepare_bulk_write
@@ -249,8 +254,9 @@ _MAX_WRITES = 1000
 
 
 def _write_many(session: Session, table: Table, rows: Sequence[dict[str, Any]], **same: Any) -> None:
-    """Insert ``rows`` into ``table``, or update them by primary key when they carry ``_pk``; ``same``
-    holds values shared by every row. One executemany per set of keys (usually one for all rows), each
+    """Insert ``rows`` into ``table``, or update them by primary key when they carry ``_pk`` (and only
+    while the row's ERP change sequence is not newer than ``_seq``, when they carry that); ``same`` holds
+    values shared by every row. One executemany per set of keys (usually one for all rows), each
     statement compiled once per dialect, table and columns."""
     if not rows:
         return
@@ -271,10 +277,15 @@ def _write_many(session: Session, table: Table, rows: Sequence[dict[str, Any]], 
             _WRITES.clear()
         if "_pk" in rows[0]:
             pk = next(iter(table.primary_key))
-            stmt: ValuesBase = update(table).where(pk == bindparam("_pk"))
+            changes = update(table).where(pk == bindparam("_pk"))
+            if "_seq" in rows[0]:
+                sequence = table.c.erp_change_sequence
+                changes = changes.where(or_(sequence.is_(None), sequence <= bindparam("_seq")))
+            stmt: ValuesBase = changes
         else:
             stmt = insert(table)
-        write = _WRITES[shape] = _CompiledWrite.of(stmt, tuple(k for k in keys if k != "_pk"), dialect)
+        columns = tuple(k for k in keys if k not in ("_pk", "_seq"))
+        write = _WRITES[shape] = _CompiledWrite.of(stmt, columns, dialect)
     write.execute(session, rows, same)
 
 
@@ -616,6 +627,37 @@ def _check_shape(spec: EntitySync, record: Any) -> None:
         raise Malformed("ChangeSequence missing or not a number") from None
 
 
+@lru_cache(maxsize=64)
+def _stored_form(table: Table, dialect: Dialect) -> Callable[[str, Any], Any]:
+    """``(column, value) -> value`` as the DB-API stores and returns it (SQLAlchemy's bind processor:
+    on SQLite a Decimal becomes a float, a date its text), to compare new values with rows read without
+    result processing (most of the cost of reading a page of orders)."""
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for column in table.columns:
+        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            if isinstance(column.type, Date | DateTime):  # a page repeats the same few
+                processor = lru_cache(maxsize=4096)(processor)
+            processors[column.key] = processor
+
+    def stored(name: str, value: Any) -> Any:
+        processor = processors.get(name)
+        return value if processor is None or value is None else processor(value)
+
+    return stored
+
+
+@cache
+def _indexed_columns(table: Table) -> frozenset[str]:
+    """The columns of ``table`` in any index or unique constraint (SQLite rewrites an index entry for
+    every column an UPDATE sets, changed or not)."""
+    names = {col.key for index in table.indexes for col in index.columns}
+    for constraint in table.constraints:
+        if isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint):
+            names.update(col.key for col in constraint.columns)
+    return frozenset(names)
+
+
 @cache
 def _text_limits(table: Table) -> tuple[tuple[str, int | None], ...]:
     """The text columns of a portal table and their length limits (None: unlimited)."""
@@ -794,15 +836,27 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
     # rewrites the entries of every index on a column that is SET, changed or not; the key columns of a
     # row found by its key are equal by definition).
     owned = [name for name in converted[0][1] if name not in spec.key]
+    # A table whose rows show when they were updated, or with an index on an ERP-owned column, compares
+    # first. Any other (order lines) is written whole: its look-up reads only the key index (no table
+    # rows, no values to convert) and the update checks the change sequence itself.
+    compare = "updated_at" in table.c or not _indexed_columns(table).isdisjoint(owned)
     existing: dict[tuple, Any] = {}
     current: dict[tuple, Sequence[Any]] = {}  # values of `owned`, in that order
-    query = select(*key_cols, pk, *extra, sequence_col, *(table.c[name] for name in owned))
+    if compare:  # the current values as stored (no conversion), compared with the new ones stored alike
+        stored = (type_coerce(table.c[name], NULLTYPE) for name in owned)
+        query = select(*key_cols, pk, *extra, sequence_col, *stored)
+        as_stored = _stored_form(table, session.get_bind().dialect)
+    else:
+        query = select(*key_cols, pk)
     width = len(key_cols) + 2 + len(extra)
     for row in session.execute(query.where(keys_in(key_cols, list(latest)))).all():  # one fetchall
         key = tuple(row[: len(key_cols)])
         if key in latest:
-            existing[key] = tuple(row[len(key_cols) : width])
-            current[key] = row[width:]
+            if compare:
+                existing[key] = tuple(row[len(key_cols) : width])
+                current[key] = row[width:]
+            else:
+                existing[key] = (row[-1], None)  # (id, sequence checked by the update)
     if is_order:
         _match_portal_orders(session, latest, existing)
     elif spec.model is Contact:
@@ -825,11 +879,18 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
                 status_changes.append(
                     (found[0], found[1], values["processing_status"], values["erp_modified_at"])
                 )
+        if not compare:
+            whole = {name: values[name] for name in owned}  # not the key: its index would be rewritten
+            whole.update(_pk=found[0], _seq=values["erp_change_sequence"])
+            updates.setdefault((), []).append(whole)
+            continue
         old = current.get(key)  # None: a portal row matched by its portal id or e-mail gets every field
         if old is None:
             changed = values
         else:
-            changed = {k: values[k] for k, was in zip(owned, old, strict=True) if values[k] != was}
+            changed = {
+                k: values[k] for k, was in zip(owned, old, strict=True) if as_stored(k, values[k]) != was
+            }
         if changed:
             updates.setdefault(tuple(changed), []).append({**changed, "_pk": found[0]})
 

@@ -182,25 +182,30 @@ def test_batches_stay_within_1000_records_with_their_cursor(erp, portal_sessions
     assert portal_checksums(portal_sessions) == erp_checksums(erp.engine)
 
 
-def test_an_older_erp_change_never_overwrites_a_newer_one(erp, synced):
-    spec = next(s for s in ENTITY_SYNCS if s.entity_set == "CustomersV3")
+@pytest.mark.parametrize(
+    ("entity_set", "field", "column"),
+    [
+        ("CustomersV3", "OrganizationName", "name"),
+        ("SalesOrderLines", "LineDescription", "description"),  # written whole, the guard in the UPDATE
+        ("SalesOrderHeadersV2", "SalesOrderName", "sales_order_name"),  # compared first
+    ],
+)
+def test_an_older_erp_change_never_overwrites_a_newer_one(erp, synced, entity_set, field, column):
+    spec = next(s for s in ENTITY_SYNCS if s.entity_set == entity_set)
     client = HttpErpClient(erp.url)
-    (record,) = next(client.iter_pages("CustomersV3", after_sequence=0, top=1))
-    newer = {**record, "OrganizationName": "Newer Name", "ChangeSequence": record["ChangeSequence"] + 10**9}
-    older = {**record, "OrganizationName": "Older Name"}
+    (record,) = next(client.iter_pages(entity_set, after_sequence=0, top=1))
+    newer = {**record, field: "Newer Name", "ChangeSequence": record["ChangeSequence"] + 10**9}
+    older = {**record, field: "Older Name"}
 
     with synced() as session, session.begin():
         apply_page(session, spec, [newer])
     with synced() as session, session.begin():
         apply_page(session, spec, [older])
 
+    table = spec.model.__table__
     with synced() as session:
-        from data.models import CustomerAccount
-
-        name = session.scalar(
-            select(CustomerAccount.name).where(CustomerAccount.account_number == record["CustomerAccount"])
-        )
-    assert name == "Newer Name"
+        names = select(table.c[column]).where(table.c[column].in_(["Newer Name", "Older Name"]))
+        assert list(session.scalars(names)) == ["Newer Name"]
     assert pull_entity_set(synced, client, spec).applied == 0  # nothing newer in the ERP
 
 

@@ -20,12 +20,12 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, true
-from sqlalchemy.engine import Compiled, Dialect
+from sqlalchemy.engine import Compiled, Dialect, Engine
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from data.access import Principal, order_criteria, visible_orders
 from data.accounts import account_choices, parse_account_id
-from data.db import LIKE_ESCAPE, bind_processors, like_pattern
+from data.db import LIKE_ESCAPE, bind_processors, like_pattern, run_read
 from data.models import (
     Contact,
     CustomerAccount,
@@ -396,19 +396,18 @@ class _CompiledPage:
             partial(tuple.__new__, row_type),
         )
 
-    def run(self, session: Session, values: dict[str, Any]) -> list[Any]:
+    def run(self, engine: Engine, values: dict[str, Any]) -> list[Any]:
         params = dict(self.compiled.construct_params(values) or {})
         for name, processor in self.bind.items():
             params[name] = processor(params[name])
-        cursor = session.connection().connection.cursor()
-        try:
-            cursor.execute(
-                self.sql, tuple(params[n] for n in self.positional) if self.positional is not None else params
-            )
-            readers = self._readers(session.get_bind().dialect, cursor.description)
-            fetched = cursor.fetchall()
-        finally:
-            cursor.close()
+        bound = tuple(params[n] for n in self.positional) if self.positional is not None else params
+
+        def read(cursor: Any) -> tuple[list[Any], Any]:
+            cursor.execute(self.sql, bound)
+            return cursor.fetchall(), cursor.description
+
+        fetched, description = run_read(engine, read)
+        readers = self._readers(engine.dialect, description)
         if not fetched or not readers:
             return list(map(self.make_row, fetched))
         columns: list[Any] = list(zip(*fetched, strict=True))  # converted column by column: C loops
@@ -469,7 +468,7 @@ def _page_rows(
         if len(_PAGES) >= _MAX_PAGES:
             _PAGES.clear()
         _PAGES[shape] = page
-    return page.run(session, values)
+    return page.run(session.get_bind().engine, values)
 
 
 def fetch_page(

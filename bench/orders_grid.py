@@ -52,6 +52,24 @@ from data.passwords import hash_password
 PASSWORD = "bench-password-not-secret-1"  # noqa: S105 - set on the bench store only
 
 
+def _interleaved(fns: list[Callable[[], object]], repeat: int) -> list[tuple[float, float]]:
+    """(median, p95) in ms of each function, run in turn within each repetition, so that a change in the
+    machine's load during the run weighs on all of them alike."""
+    samples: list[list[float]] = [[] for _ in fns]
+    for fn in fns:
+        fn()  # warm the caches once, as a scrolling user does
+    for _ in range(repeat):
+        for fn, taken in zip(fns, samples, strict=True):
+            began = time.perf_counter()
+            fn()
+            taken.append((time.perf_counter() - began) * 1000)
+    result = []
+    for taken in samples:
+        taken.sort()
+        result.append((statistics.median(taken), taken[min(len(taken) - 1, int(len(taken) * 0.95))]))
+    return result
+
+
 def _timings(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     samples = []
     fn()  # warm the caches once, as a scrolling user does
@@ -252,13 +270,12 @@ def main() -> int:
                 remembered = {"signature": parse_query(params, sort).signature(), "cursors": cursors}
                 _grid_callback(client, csrf, params, sort, start, remembered)
 
-            sql_m, sql_p = _timings(floor, args.repeat)
-            tx = ""
+            runs: list[Callable[[], object]] = [floor, data_layer, http]
             if postgres:
-                tx_m, tx_p = _timings(partial(floor, connection=raw_tx), args.repeat)
-                tx = f" {tx_m:6.2f}/{tx_p:6.2f}"
-            data_m, data_p = _timings(data_layer, args.repeat)
-            http_m, http_p = _timings(http, args.repeat)
+                runs.append(partial(floor, connection=raw_tx))
+            timed = _interleaved(runs, args.repeat)
+            (sql_m, sql_p), (data_m, data_p), (http_m, http_p) = timed[:3]
+            tx = f" {timed[3][0]:6.2f}/{timed[3][1]:6.2f}" if postgres else ""
             print(
                 f"{role:16} {label:40} {start:>8,} {sql_m:6.2f}/{sql_p:6.2f}{tx} {data_m:6.2f}/{data_p:6.2f}"
                 f" {data_m / sql_m:5.2f} {data_p / sql_p:5.2f}"

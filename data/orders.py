@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, true
-from sqlalchemy.engine import Compiled, Dialect, Engine
+from sqlalchemy.engine import Compiled, Dialect, Engine, processors
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from data.access import Principal, order_criteria, visible_orders
@@ -254,9 +254,9 @@ def _filters(
 # --- keyset paging ---------------------------------------------------------------------------------
 
 
-def _nulls_sort_low(session: Session) -> bool:
+def _nulls_sort_low(dialect: Dialect) -> bool:
     """Where the database puts NULLs in an ascending index: first on SQLite, last on PostgreSQL."""
-    return session.get_bind().dialect.name == "sqlite"
+    return dialect.name == "sqlite"
 
 
 def _sort_column(query: OrderQuery) -> Any:
@@ -412,7 +412,9 @@ class _CompiledPage:
             return list(map(self.make_row, fetched))
         columns: list[Any] = list(zip(*fetched, strict=True))  # converted column by column: C loops
         for i, reader in readers:
-            columns[i] = map(reader, columns[i])
+            column = columns[i]
+            fast = _NULL_FREE_READERS.get(reader)
+            columns[i] = map(fast if fast is not None and None not in column else reader, column)
         return list(map(self.make_row, zip(*columns, strict=True)))
 
     def _readers(self, dialect: Dialect, description: Any) -> list[tuple[int, Callable[[Any], Any]]]:
@@ -428,6 +430,13 @@ class _CompiledPage:
             self.readers[driver_types] = readers
         return readers
 
+
+#: The same conversions as SQLAlchemy's readers of SQLite's date and time text, at half their cost, for
+#: columns without NULLs: Python's own ISO parsers (which take no None).
+_NULL_FREE_READERS: dict[Any, Callable[[Any], Any]] = {
+    processors.str_to_datetime: datetime.fromisoformat,
+    processors.str_to_date: date.fromisoformat,
+}
 
 _PAGES: dict[tuple[Any, ...], _CompiledPage] = {}
 _MAX_PAGES = 1000
@@ -454,8 +463,8 @@ def _page_rows(
     """Up to size + 1 rows after `key`. Pages are compiled per principal and query shape (which filters
     are set, list lengths, sort, how it seeks): building, caching and compiling a SELECT costs several
     times running it."""
-    dialect = session.get_bind().dialect
-    nulls_low = _nulls_sort_low(session)
+    engine = session.get_bind().engine
+    dialect = engine.dialect
     values = _bind_values(query, key)
     cursor_shape = None if key is None else key[0] is None
     shape = (dialect.name, principal, tuple(values), query.sort, query.descending, cursor_shape, size)
@@ -463,12 +472,12 @@ def _page_rows(
     if page is None:
         stmt = _page_statement(principal, query, expanding=False)
         if key is not None:
-            stmt = stmt.where(_seek(_sort_column(query), query, key, nulls_low))
+            stmt = stmt.where(_seek(_sort_column(query), query, key, _nulls_sort_low(dialect)))
         page = _CompiledPage.of(stmt.order_by(*_ordering(query)).limit(size + 1), dialect)
         if len(_PAGES) >= _MAX_PAGES:
             _PAGES.clear()
         _PAGES[shape] = page
-    return page.run(session.get_bind().engine, values)
+    return page.run(engine, values)
 
 
 def fetch_page(

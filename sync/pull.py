@@ -35,6 +35,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import ColumnDefault
 from sqlalchemy.sql.dml import ValuesBase
@@ -68,6 +69,13 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000  # dual-write's transaction limit; never more per transaction
 _ORDER_EVENTS = cast(Table, OrderEvent.__table__)  # Core inserts: the ORM's bulk path costs more per row
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+_ACCOUNTS = _table(CustomerAccount)
 
 
 class MissingReference(Exception):
@@ -116,14 +124,27 @@ def _erp(record: Record) -> dict[str, Any]:
     }
 
 
+#: Up to this many distinct values of a key's first column (companies), one IN list per value.
+_FEW_GROUPS = 16
+
+
 def keys_in(columns: Sequence[Any], keys: Sequence[tuple]) -> ColumnElement[bool]:
     """A condition matching at least the rows whose ``columns`` equal one of ``keys`` (and maybe a few more:
     the caller keeps only the exact keys it asked for).
 
     One IN list per column, not a row-value IN: SQLite answers ``(a, b) IN (VALUES ...)`` with a scan of
     the whole table (cost growing with the table, so the pull slowed down as it filled), while per-column
-    IN lists use the unique index on the key in both databases.
+    IN lists use the unique index on the key in both databases. A two-column key whose first column
+    has few values (the company of an order number) gets one IN list per company instead: the cross
+    product of the two lists matched each order number in every company (2.4 rows read per order wanted
+    at 200k orders, half the time of reading a page's orders).
     """
+    if len(columns) == 2:
+        groups: dict[Any, list[Any]] = {}
+        for first, second in keys:
+            groups.setdefault(first, []).append(second)
+        if 0 < len(groups) <= _FEW_GROUPS:
+            return or_(*(and_(columns[0] == value, columns[1].in_(group)) for value, group in groups.items()))
     return and_(*(col.in_(list(dict.fromkeys(k[i] for k in keys))) for i, col in enumerate(columns)))
 
 
@@ -136,29 +157,35 @@ class Lookups:
         self._cache: dict[str, dict[Any, Any]] = {}
 
     def _load(self, name: str, key_cols: Sequence[Any], value: Any, keys: Callable[[Record], tuple]) -> dict:
-        """Values by key for every record of the page, loaded on first use (one query)."""
+        """Values by key for every record of the page, loaded on first use (one Core query: the ORM's
+        result handling cost more than the look-up); ``value`` is a column, or a tuple of columns for
+        rows with those fields as attributes."""
         if name not in self._cache:
             wanted = {k for k in map(keys, self.records) if None not in k}
             found: dict[Any, Any] = {}
             if wanted:
-                for row in self.session.execute(
-                    select(*key_cols, value).where(keys_in(key_cols, list(wanted)))
-                ):
-                    key = tuple(row[:-1])
+                width = len(key_cols)
+                values = value if isinstance(value, tuple) else (value,)
+                self.session.flush()  # as session.execute would (autoflush)
+                query = select(*key_cols, *values).where(keys_in(key_cols, list(wanted)))
+                for row in self.session.connection().execute(query):
+                    key = tuple(row[:width])
                     if key in wanted:
-                        found[key if len(key) > 1 else key[0]] = row[-1]
+                        found[key if width > 1 else key[0]] = row if len(values) > 1 else row[-1]
             self._cache[name] = found
         return self._cache[name]
 
-    def accounts(self, field: str = "CustomerAccountNumber") -> dict[tuple[str, str], CustomerAccount]:
+    def accounts(self, field: str = "CustomerAccountNumber") -> dict[tuple[str, str], Row[Any]]:
+        """Accounts by (company, account number): rows with the fields the converters read."""
+        c = _ACCOUNTS.c
         return self._load(
             f"accounts:{field}",
-            (CustomerAccount.legal_entity_id, CustomerAccount.account_number),
-            CustomerAccount,
+            (c.legal_entity_id, c.account_number),
+            (c.id, c.name, c.price_list_code, c.currency_code, c.country_region_id, c.language_id),
             lambda r: (r["dataAreaId"], r.get(field)),
         )
 
-    def account_by_id(self, account_id: int | None) -> CustomerAccount | None:
+    def account_by_id(self, account_id: int | None) -> Row[Any] | None:
         if "accounts_by_id" not in self._cache:
             self._cache["accounts_by_id"] = {a.id: a for a in self.accounts().values()}
         return self._cache["accounts_by_id"].get(account_id)
@@ -166,29 +193,32 @@ class Lookups:
     def products(self) -> dict[tuple[str, str], int]:
         return self._load(
             "products",
-            (Product.legal_entity_id, Product.item_number),
-            Product.id,
+            (_table(Product).c.legal_entity_id, _table(Product).c.item_number),
+            _table(Product).c.id,
             lambda r: (r["dataAreaId"], r["ItemNumber"]),
         )
 
     def price_lists(self) -> dict[tuple[str, str], int]:
         return self._load(
             "price_lists",
-            (PriceList.legal_entity_id, PriceList.code),
-            PriceList.id,
+            (_table(PriceList).c.legal_entity_id, _table(PriceList).c.code),
+            _table(PriceList).c.id,
             lambda r: (r["dataAreaId"], r["PriceCustomerGroupCode"]),
         )
 
     def contacts(self) -> dict[str, int]:
         return self._load(
-            "contacts", (Contact.erp_contact_id,), Contact.id, lambda r: (r.get("ContactPersonId"),)
+            "contacts",
+            (_table(Contact).c.erp_contact_id,),
+            _table(Contact).c.id,
+            lambda r: (r.get("ContactPersonId"),),
         )
 
     def orders(self) -> dict[tuple[str, str], int]:
         return self._load(
             "orders",
-            (SalesOrder.legal_entity_id, SalesOrder.sales_order_number),
-            SalesOrder.id,
+            (_table(SalesOrder).c.legal_entity_id, _table(SalesOrder).c.sales_order_number),
+            _table(SalesOrder).c.id,
             lambda r: (r["dataAreaId"], r["SalesOrderNumber"]),
         )
 
@@ -618,8 +648,8 @@ def _check_shape(spec: EntitySync, record: Any) -> None:
     """Raise Malformed unless the record is an object with every required field and a ChangeSequence."""
     if not isinstance(record, dict):
         raise Malformed(f"not a record but {type(record).__name__}")
-    missing = [name for name in spec.required if record.get(name) is None]
-    if missing:
+    if None in map(record.get, spec.required):  # (map: no Python loop for the usual, complete record)
+        missing = [name for name in spec.required if record.get(name) is None]
         raise Malformed(f"required field {', '.join(missing)} missing")
     try:
         int(record["ChangeSequence"])

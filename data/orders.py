@@ -488,7 +488,9 @@ def fetch_page(
     size: int = PAGE_SIZE,
     cursors: Mapping[str, Any] | None = None,
 ) -> Page:
-    """Rows start..start+size of the query's order, read by keyset from the remembered cursor."""
+    """Rows start..start+size of the query's order, read by keyset from the remembered cursor.
+
+    The page is read with `data.db.run_read`: what is committed, not the session's own pending writes."""
     start, size = max(0, int(start)), max(1, min(int(size), MAX_PAGE))
     key = None
     if start > 0:

@@ -60,6 +60,8 @@ SORT_COLUMNS: dict[str, Any] = {
     "placed_by": Placer.last_name,
     "delivery_address": SalesOrder.delivery_address_description,
 }
+#: The Python type of each sort column's values (looked up once: through the ORM attribute it costs 5 us).
+_SORT_TYPES: dict[str, type] = {name: column.type.python_type for name, column in SORT_COLUMNS.items()}
 NULLABLE_SORTS = frozenset({"order_number", "customer_reference", "confirmed_receipt_date", "placed_by"})
 DEFAULT_SORT = "order_date"
 STATUSES = tuple(ProcessingStatus)
@@ -337,7 +339,7 @@ def _parse_key(raw: Any, query: OrderQuery) -> tuple[Any, int] | None:
     value, last_id = raw
     if value is None:
         return None, last_id
-    python_type = SORT_COLUMNS[query.sort].type.python_type
+    python_type = _SORT_TYPES[query.sort]
     try:
         if python_type is datetime:
             return datetime.fromisoformat(str(value)), last_id

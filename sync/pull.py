@@ -223,6 +223,12 @@ class Lookups:
         )
 
 
+def _memoized_dates(type_: Any, processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A bind processor, memoized for dates and times: SQLite formats them as text in Python, and a page
+    repeats the same few (the pull's values are naive UTC, so equal values format equally)."""
+    return lru_cache(maxsize=4096)(processor) if isinstance(type_, Date | DateTime) else processor
+
+
 @dataclass(frozen=True)
 class _CompiledWrite:
     """An INSERT or UPDATE compiled once for one set of columns, run as an executemany of values that
@@ -250,12 +256,10 @@ class _CompiledWrite:
             if not isinstance(default, ColumnDefault) or not default.is_scalar:
                 raise NotImplementedError(f"{column}: only scalar Python-side defaults are supported here")
             defaults[column.key] = default.arg
-        processors = bind_processors(compiled, dialect)
-        for name, processor in processors.items():
-            if isinstance(compiled.binds[name].type, Date | DateTime):
-                # SQLite formats dates and times as text in Python; a page repeats the same few (the
-                # pull's values are naive UTC, so equal values format equally).
-                processors[name] = lru_cache(maxsize=4096)(processor)
+        processors = {
+            name: _memoized_dates(compiled.binds[name].type, processor)
+            for name, processor in bind_processors(compiled, dialect).items()
+        }
         names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
         return cls(compiled.string, names, dialect.positional, processors, defaults)
 
@@ -666,9 +670,7 @@ def _stored_form(table: Table, dialect: Dialect) -> Callable[[str, Any], Any]:
     for column in table.columns:
         processor = column.type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
-            if isinstance(column.type, Date | DateTime):  # a page repeats the same few
-                processor = lru_cache(maxsize=4096)(processor)
-            processors[column.key] = processor
+            processors[column.key] = _memoized_dates(column.type, processor)
 
     def stored(name: str, value: Any) -> Any:
         processor = processors.get(name)

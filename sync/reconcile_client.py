@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import requests
@@ -44,18 +45,17 @@ class HttpChecksumClient:
 
     def order_checksums(self, buckets: list[Bucket]) -> list[list[Any]]:
         """``[area, number, checksum, lines, lines checksum, account, month]`` per order of the buckets."""
-        out: list[list[Any]] = []
-        for start in range(0, len(buckets), BUCKETS_PER_REQUEST):
-            chunk = [list(b) for b in buckets[start : start + BUCKETS_PER_REQUEST]]
-            out += self._call("orders", {"buckets": chunk})["value"]
-        return out
+        return self._values_in_chunks("orders", "buckets", buckets, BUCKETS_PER_REQUEST)
 
     def order_checksums_by_key(self, keys: list[OrderKey]) -> list[list[Any]]:
         """The same rows as :meth:`order_checksums` for the orders named."""
+        return self._values_in_chunks("orderChecksums", "orders", keys, ORDERS_PER_REQUEST)
+
+    def _values_in_chunks(self, name: str, field: str, items: Sequence[Any], size: int) -> list[list[Any]]:
+        """The ``value`` rows of ``name`` for all ``items``, asked ``size`` at a time."""
         out: list[list[Any]] = []
-        for start in range(0, len(keys), ORDERS_PER_REQUEST):
-            chunk = [list(k) for k in keys[start : start + ORDERS_PER_REQUEST]]
-            out += self._call("orderChecksums", {"orders": chunk})["value"]
+        for start in range(0, len(items), size):
+            out += self._call(name, {field: [list(item) for item in items[start : start + size]]})["value"]
         return out
 
     def order_records(self, keys: list[OrderKey]) -> tuple[list[Record], list[Record]]:

@@ -167,24 +167,44 @@ def main() -> None:
     parser.add_argument(
         "--apply-only", action="store_true", help="time applying the floor's pages from memory (no HTTP)"
     )
+    parser.add_argument(
+        "--synced",
+        default="",
+        help="directory keeping the ERP and SQLite portal stores as the initial sync left them: copied "
+        "from there when present (the untimed initial sync is skipped), saved there otherwise",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-pull-"))
     source = Path(args.erp_db) if args.erp_db else workdir / "erp-source.sqlite"
     erp_store(source, args.orders)
-    erp_path = workdir / "erp.sqlite"
-    shutil.copyfile(source, erp_path)  # the source store stays as generated
+    erp_path, portal_path = workdir / "erp.sqlite", workdir / "portal.sqlite"
+    synced = Path(args.synced) if args.synced else None
+    reuse = synced is not None and (synced / "portal.sqlite").exists()
+    if reuse:
+        shutil.copyfile(synced / "erp.sqlite", erp_path)
+        shutil.copyfile(synced / "portal.sqlite", portal_path)
+    else:
+        shutil.copyfile(source, erp_path)  # the source store stays as generated
     erp_url, counts = erp_store(erp_path, args.orders)
     print(f"ERP store: {counts[ORDERS]:,} orders, {counts['SalesOrderLines']:,} lines ({source})")
 
-    engine = make_engine(args.portal_db or f"sqlite:///{workdir / 'portal.sqlite'}")
+    engine = make_engine(args.portal_db or f"sqlite:///{portal_path}")
     migrate(engine)
     factory = make_session_factory(engine)
     rates = []
     with served_erp(erp_url) as base:
-        began = time.perf_counter()
-        pull_all(factory, HttpErpClient(base), kind="initial")
-        print(f"initial sync: {time.perf_counter() - began:.1f} s (not timed below)")
+        if reuse:
+            print(f"initial sync: copied from {synced}")
+        else:
+            began = time.perf_counter()
+            pull_all(factory, HttpErpClient(base), kind="initial")
+            print(f"initial sync: {time.perf_counter() - began:.1f} s (not timed below)")
+            if synced is not None and not args.portal_db:
+                engine.dispose()  # the last connection closed: the WAL is checkpointed into the file
+                synced.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(erp_path, synced / "erp.sqlite")
+                shutil.copyfile(portal_path, synced / "portal.sqlite")
         for round_number in range(args.repeat):
             began = time.perf_counter()
             moved, revised = change_orders(erp_url, args.changes, args.seed + round_number)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache, lru_cache
+from operator import itemgetter, methodcaller
 from queue import Empty, Queue
 from typing import Any, cast
 
@@ -35,6 +36,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import ColumnDefault
@@ -148,42 +150,83 @@ def keys_in(columns: Sequence[Any], keys: Sequence[tuple]) -> ColumnElement[bool
     return and_(*(col.in_(list(dict.fromkeys(k[i] for k in keys))) for i, col in enumerate(columns)))
 
 
+@dataclass(frozen=True)
+class _LookUp:
+    """One kind of look-up: the key columns, the value (a column, or a tuple of columns for rows with those
+    fields as attributes) and the key of a record."""
+
+    key_cols: tuple[Any, ...]
+    value: Any
+    keys: Callable[[Record], tuple]
+
+
+def _account_look_up(field: str) -> _LookUp:
+    c = _ACCOUNTS.c
+    return _LookUp(
+        (c.legal_entity_id, c.account_number),
+        (c.id, c.name, c.price_list_code, c.currency_code, c.country_region_id, c.language_id),
+        lambda r: (r["dataAreaId"], r.get(field)),
+    )
+
+
+_LOOK_UPS: dict[str, _LookUp] = {
+    "accounts:CustomerAccountNumber": _account_look_up("CustomerAccountNumber"),
+    "accounts:OrderingCustomerAccountNumber": _account_look_up("OrderingCustomerAccountNumber"),
+    "products": _LookUp(
+        (_table(Product).c.legal_entity_id, _table(Product).c.item_number),
+        _table(Product).c.id,
+        lambda r: (r["dataAreaId"], r["ItemNumber"]),
+    ),
+    "price_lists": _LookUp(
+        (_table(PriceList).c.legal_entity_id, _table(PriceList).c.code),
+        _table(PriceList).c.id,
+        lambda r: (r["dataAreaId"], r["PriceCustomerGroupCode"]),
+    ),
+    "contacts": _LookUp(
+        (_table(Contact).c.erp_contact_id,), _table(Contact).c.id, lambda r: (r.get("ContactPersonId"),)
+    ),
+    "orders": _LookUp(
+        (_table(SalesOrder).c.legal_entity_id, _table(SalesOrder).c.sales_order_number),
+        _table(SalesOrder).c.id,
+        lambda r: (r["dataAreaId"], r["SalesOrderNumber"]),
+    ),
+}
+
+
 class Lookups:
-    """Batch look-ups of portal ids by ERP natural keys, one query per kind and page."""
+    """Batch look-ups of portal ids by ERP natural keys, one query per kind and page (made on first use;
+    a converter asks once per record, so asking again costs a dictionary look-up)."""
 
     def __init__(self, session: Session, records: Sequence[Record]) -> None:
         self.session = session
         self.records = records
         self._cache: dict[str, dict[Any, Any]] = {}
 
-    def _load(self, name: str, key_cols: Sequence[Any], value: Any, keys: Callable[[Record], tuple]) -> dict:
-        """Values by key for every record of the page, loaded on first use (one Core query: the ORM's
-        result handling cost more than the look-up); ``value`` is a column, or a tuple of columns for
-        rows with those fields as attributes."""
-        if name not in self._cache:
-            wanted = {k for k in map(keys, self.records) if None not in k}
-            found: dict[Any, Any] = {}
-            if wanted:
-                width = len(key_cols)
-                values = value if isinstance(value, tuple) else (value,)
-                self.session.flush()  # as session.execute would (autoflush)
-                query = select(*key_cols, *values).where(keys_in(key_cols, list(wanted)))
-                for row in self.session.connection().execute(query):
-                    key = tuple(row[:width])
-                    if key in wanted:
-                        found[key if width > 1 else key[0]] = row if len(values) > 1 else row[-1]
-            self._cache[name] = found
-        return self._cache[name]
+    def _get(self, name: str) -> dict:
+        found = self._cache.get(name)
+        if found is None:
+            found = self._cache[name] = self._load(_LOOK_UPS[name])
+        return found
+
+    def _load(self, look_up: _LookUp) -> dict:
+        """Values by key for every record of the page (one Core query: the ORM's result handling cost
+        more than the look-up)."""
+        wanted = {k for k in map(look_up.keys, self.records) if None not in k}
+        found: dict[Any, Any] = {}
+        if wanted:
+            width = len(look_up.key_cols)
+            values = look_up.value if isinstance(look_up.value, tuple) else (look_up.value,)
+            self.session.flush()  # as session.execute would (autoflush)
+            query = select(*look_up.key_cols, *values).where(keys_in(look_up.key_cols, list(wanted)))
+            for row in self.session.connection().execute(query):
+                key = tuple(row[:width])
+                if key in wanted:
+                    found[key if width > 1 else key[0]] = row if len(values) > 1 else row[-1]
+        return found
 
     def accounts(self, field: str = "CustomerAccountNumber") -> dict[tuple[str, str], Row[Any]]:
         """Accounts by (company, account number): rows with the fields the converters read."""
-        c = _ACCOUNTS.c
-        return self._load(
-            f"accounts:{field}",
-            (c.legal_entity_id, c.account_number),
-            (c.id, c.name, c.price_list_code, c.currency_code, c.country_region_id, c.language_id),
-            lambda r: (r["dataAreaId"], r.get(field)),
-        )
+        return self._get(f"accounts:{field}")
 
     def account_by_id(self, account_id: int | None) -> Row[Any] | None:
         if "accounts_by_id" not in self._cache:
@@ -191,36 +234,16 @@ class Lookups:
         return self._cache["accounts_by_id"].get(account_id)
 
     def products(self) -> dict[tuple[str, str], int]:
-        return self._load(
-            "products",
-            (_table(Product).c.legal_entity_id, _table(Product).c.item_number),
-            _table(Product).c.id,
-            lambda r: (r["dataAreaId"], r["ItemNumber"]),
-        )
+        return self._get("products")
 
     def price_lists(self) -> dict[tuple[str, str], int]:
-        return self._load(
-            "price_lists",
-            (_table(PriceList).c.legal_entity_id, _table(PriceList).c.code),
-            _table(PriceList).c.id,
-            lambda r: (r["dataAreaId"], r["PriceCustomerGroupCode"]),
-        )
+        return self._get("price_lists")
 
     def contacts(self) -> dict[str, int]:
-        return self._load(
-            "contacts",
-            (_table(Contact).c.erp_contact_id,),
-            _table(Contact).c.id,
-            lambda r: (r.get("ContactPersonId"),),
-        )
+        return self._get("contacts")
 
     def orders(self) -> dict[tuple[str, str], int]:
-        return self._load(
-            "orders",
-            (_table(SalesOrder).c.legal_entity_id, _table(SalesOrder).c.sales_order_number),
-            _table(SalesOrder).c.id,
-            lambda r: (r["dataAreaId"], r["SalesOrderNumber"]),
-        )
+        return self._get("orders")
 
 
 def _memoized_dates(type_: Any, processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -287,11 +310,19 @@ _WRITES: dict[tuple[Any, ...], _CompiledWrite] = {}
 _MAX_WRITES = 1000
 
 
-def _write_many(session: Session, table: Table, rows: Sequence[dict[str, Any]], **same: Any) -> None:
-    """Insert ``rows`` into ``table``, or update them by primary key when they carry ``_pk`` (and only
-    while the row's ERP change sequence is not newer than ``_seq``, when they carry that); ``same`` holds
-    values shared by every row. One executemany per set of keys (usually one for all rows), each
-    statement compiled once per dialect, table and columns."""
+def _write_many(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    upsert_on: tuple[str, ...] = (),
+    **same: Any,
+) -> None:
+    """Insert ``rows`` into ``table``, or update them by primary key when they carry ``_pk``; ``same``
+    holds values shared by every row. With ``upsert_on`` (a unique key), a row whose key exists updates
+    it instead (every column but the key, and only while the stored change is not newer than the row's).
+    One executemany per set of keys (usually one for all rows), each statement compiled once per
+    dialect, table and columns."""
     if not rows:
         return
     first = tuple(rows[0])
@@ -300,27 +331,39 @@ def _write_many(session: Session, table: Table, rows: Sequence[dict[str, Any]], 
         for row in rows:
             groups.setdefault(tuple(row), []).append(row)
         for group in groups.values():
-            _write_many(session, table, group, **same)
+            _write_many(session, table, group, upsert_on=upsert_on, **same)
         return
     dialect = session.get_bind().dialect
     keys = (*first, *same)
-    shape = (dialect.name, dialect.driver, dialect.paramstyle, table.name, keys)
+    shape = (dialect.name, dialect.driver, dialect.paramstyle, table.name, keys, upsert_on)
     write = _WRITES.get(shape)
     if write is None:
         if len(_WRITES) >= _MAX_WRITES:
             _WRITES.clear()
+        columns = tuple(k for k in keys if k != "_pk")
+        stmt: ValuesBase
         if "_pk" in rows[0]:
-            pk = next(iter(table.primary_key))
-            changes = update(table).where(pk == bindparam("_pk"))
-            if "_seq" in rows[0]:
-                sequence = table.c.erp_change_sequence
-                changes = changes.where(or_(sequence.is_(None), sequence <= bindparam("_seq")))
-            stmt: ValuesBase = changes
+            stmt = update(table).where(next(iter(table.primary_key)) == bindparam("_pk"))
+        elif upsert_on:
+            stmt = _upsert(table, dialect, columns, upsert_on)
         else:
             stmt = insert(table)
-        columns = tuple(k for k in keys if k not in ("_pk", "_seq"))
         write = _WRITES[shape] = _CompiledWrite.of(stmt, columns, dialect)
     write.execute(session, rows, same)
+
+
+def _upsert(table: Table, dialect: Dialect, columns: tuple[str, ...], key: tuple[str, ...]) -> ValuesBase:
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET every other column, unless the row already holds a newer
+    ERP change (SQLite and PostgreSQL spell it alike)."""
+    if dialect.name not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect.name}")
+    stmt = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
+    sequence = table.c.erp_change_sequence
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c[name] for name in key],
+        set_={name: stmt.excluded[name] for name in columns if name not in key},
+        where=or_(sequence.is_(None), sequence <= stmt.excluded.erp_change_sequence),
+    )
 
 
 def _as_tuple(key: Any) -> tuple:
@@ -661,22 +704,49 @@ def _check_shape(spec: EntitySync, record: Any) -> None:
         raise Malformed("ChangeSequence missing or not a number") from None
 
 
+def _tuple_getter(keys: Sequence[Any]) -> Callable[[Any], tuple]:
+    """itemgetter that returns a tuple for any number of keys."""
+    if len(keys) > 1:
+        return itemgetter(*keys)
+    return lambda item: tuple(item[key] for key in keys)
+
+
+class _Changes:
+    """Which ERP-owned columns of a row change: the new values, in the form the DB-API stores and returns
+    them (SQLAlchemy's bind processors: on SQLite a Decimal becomes a float, a date its text), compared
+    with the current row read without result processing (most of the cost of reading a page of orders).
+    Columns stored as given are compared as one tuple first (a C loop); the few converted ones each."""
+
+    def __init__(self, table: Table, dialect: Dialect, owned: tuple[str, ...]) -> None:
+        processors = {}
+        for name in owned:
+            type_ = table.c[name].type
+            processor = type_.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[name] = _memoized_dates(type_, processor)
+        plain = [i for i, name in enumerate(owned) if name not in processors]
+        self.plain_names = tuple(owned[i] for i in plain)
+        self.new_plain = _tuple_getter(self.plain_names)
+        self.old_plain = _tuple_getter(plain)
+        self.converted = tuple((name, owned.index(name), processor) for name, processor in processors.items())
+
+    def of(self, values: dict[str, Any], old: Sequence[Any]) -> dict[str, Any]:
+        changed: dict[str, Any] = {}
+        new_plain, old_plain = self.new_plain(values), self.old_plain(old)
+        if new_plain != old_plain:
+            for name, new, was in zip(self.plain_names, new_plain, old_plain, strict=True):
+                if new != was:
+                    changed[name] = new
+        for name, index, processor in self.converted:
+            new = values[name]
+            if (new if new is None else processor(new)) != old[index]:
+                changed[name] = new
+        return changed
+
+
 @lru_cache(maxsize=64)
-def _stored_form(table: Table, dialect: Dialect) -> Callable[[str, Any], Any]:
-    """``(column, value) -> value`` as the DB-API stores and returns it (SQLAlchemy's bind processor:
-    on SQLite a Decimal becomes a float, a date its text), to compare new values with rows read without
-    result processing (most of the cost of reading a page of orders)."""
-    processors: dict[str, Callable[[Any], Any]] = {}
-    for column in table.columns:
-        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            processors[column.key] = _memoized_dates(column.type, processor)
-
-    def stored(name: str, value: Any) -> Any:
-        processor = processors.get(name)
-        return value if processor is None or value is None else processor(value)
-
-    return stored
+def _changes(table: Table, dialect: Dialect, owned: tuple[str, ...]) -> _Changes:
+    return _Changes(table, dialect, owned)
 
 
 @cache
@@ -694,6 +764,31 @@ def _indexed_columns(table: Table) -> frozenset[str]:
 def _text_limits(table: Table) -> tuple[tuple[str, int | None], ...]:
     """The text columns of a portal table and their length limits (None: unlimited)."""
     return tuple((col.key, col.type.length) for col in table.columns if isinstance(col.type, String))
+
+
+_NONE_TYPE = type(None)
+
+
+def _texts_fit(spec: EntitySync, converted: Sequence[tuple[Record, dict[str, Any]]]) -> bool:
+    """Whether every text of a converted page is text and fits its column: checked a column at a time in
+    loops that run in C (`_check_text`, a record at a time, cost 14 us per order); a page that does not
+    fit is then checked record by record to find the ones that do not."""
+    if not converted:
+        return True
+    first = converted[0][1]
+    pages = [values for _, values in converted]
+    for name, limit in _text_limits(cast(Table, spec.model.__table__)):
+        if name == "portal_order_id" and spec.model is SalesOrder:  # set on insert (_order_defaults)
+            column = list(map(methodcaller("get", "PortalOrderId"), (record for record, _ in converted)))
+        elif name in first:  # (a converter gives every record the same fields)
+            column = list(map(methodcaller("get", name), pages))
+        else:
+            continue
+        if not {str, _NONE_TYPE}.issuperset(map(type, column)):
+            return False
+        if limit is not None and max(map(len, filter(None, column)), default=0) > limit:
+            return False
+    return True
 
 
 def _check_text(spec: EntitySync, record: Record, values: dict[str, Any]) -> None:
@@ -769,6 +864,13 @@ def _convert_page(
     The shape check comes first, for the whole page: the look-ups read the key fields of every record,
     so one record without them must not spoil the others.
     """
+
+    def reject(record: Any, reason: str) -> None:
+        sequence = _quarantine(session, spec, record, reason)
+        result.quarantined += 1
+        if sequence is not None:
+            result.last_sequence = max(result.last_sequence, sequence)
+
     readable: list[Record] = []
     problems: dict[int, str] = {}
     for index, record in enumerate(records):
@@ -783,9 +885,7 @@ def _convert_page(
         reason = problems.get(index)
         if reason is None:
             try:
-                values = spec.convert(record, lookups)
-                _check_text(spec, record, values)
-                converted.append((record, values))
+                converted.append((record, spec.convert(record, lookups)))
                 continue
             except MissingReference as exc:
                 if not _is_quarantined(session, exc):
@@ -794,11 +894,17 @@ def _convert_page(
                 reason = f"refers to a quarantined record: {exc}"
             except READ_ERRORS as exc:
                 reason = f"{type(exc).__name__}: {exc}"
-        sequence = _quarantine(session, spec, record, reason)
-        result.quarantined += 1
-        if sequence is not None:
-            result.last_sequence = max(result.last_sequence, sequence)
-    return lookups, converted
+        reject(record, reason)
+    if _texts_fit(spec, converted):
+        return lookups, converted
+    kept = []
+    for record, values in converted:  # find the records that do not fit
+        try:
+            _check_text(spec, record, values)
+            kept.append((record, values))
+        except Malformed as exc:
+            reject(record, f"Malformed: {exc}")
+    return lookups, kept
 
 
 def _match_portal_orders(
@@ -859,36 +965,49 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
     # One row per key: the page is in change order, so a later change of the same record wins.
     latest = {tuple(values[k] for k in spec.key): (record, values) for record, values in converted}
     table = cast(Table, spec.model.__table__)
+    owned = [name for name in converted[0][1] if name not in spec.key]
+    # A table whose rows show when they were updated, or with an index on an ERP-owned column, compares
+    # first. Any other (order lines) is written whole, with one upsert per page that checks the change
+    # sequence itself: no look-up of the existing rows at all.
+    if "updated_at" in table.c or not _indexed_columns(table).isdisjoint(owned):
+        _apply_compared(session, spec, lookups, latest, owned)
+    else:
+        _write_many(session, table, [values for _, values in latest.values()], upsert_on=spec.key)
+    result.applied = len(converted)
+    result.last_sequence = max(result.last_sequence, max(int(r["ChangeSequence"]) for r, _ in converted))
+    _resolve_quarantined(session, spec, [record for record, _ in converted])
+    return result
+
+
+def _apply_compared(
+    session: Session,
+    spec: EntitySync,
+    lookups: Lookups,
+    latest: dict[tuple, tuple[Record, dict[str, Any]]],
+    owned: list[str],
+) -> None:
+    """Insert the new rows; update the existing ones with only the columns that changed.
+
+    The rows' current ERP-owned values are read along, so an update writes only what changed (SQLite
+    rewrites the entries of every index on a column that is SET, changed or not; the key columns of a
+    row found by its key are equal by definition)."""
+    table = cast(Table, spec.model.__table__)
     key_cols = [table.c[k] for k in spec.key]
     pk = next(iter(table.primary_key))
     is_order = spec.model is SalesOrder
     extra = [table.c.processing_status, table.c.placed_by_contact_id] if is_order else []
-    sequence_col = table.c.erp_change_sequence
-    # The rows' current ERP-owned values come along, so an update writes only what changed (SQLite
-    # rewrites the entries of every index on a column that is SET, changed or not; the key columns of a
-    # row found by its key are equal by definition).
-    owned = [name for name in converted[0][1] if name not in spec.key]
-    # A table whose rows show when they were updated, or with an index on an ERP-owned column, compares
-    # first. Any other (order lines) is written whole: its look-up reads only the key index (no table
-    # rows, no values to convert) and the update checks the change sequence itself.
-    compare = "updated_at" in table.c or not _indexed_columns(table).isdisjoint(owned)
     existing: dict[tuple, Any] = {}
     current: dict[tuple, Sequence[Any]] = {}  # values of `owned`, in that order
-    if compare:  # the current values as stored (no conversion), compared with the new ones stored alike
-        stored = (type_coerce(table.c[name], NULLTYPE) for name in owned)
-        query = select(*key_cols, pk, *extra, sequence_col, *stored)
-        as_stored = _stored_form(table, session.get_bind().dialect)
-    else:
-        query = select(*key_cols, pk)
+    # The current values as stored (no conversion), compared with the new ones stored alike.
+    stored = (type_coerce(table.c[name], NULLTYPE) for name in owned)
+    query = select(*key_cols, pk, *extra, table.c.erp_change_sequence, *stored)
+    changes = _changes(table, session.get_bind().dialect, tuple(owned))
     width = len(key_cols) + 2 + len(extra)
     for row in session.execute(query.where(keys_in(key_cols, list(latest)))).all():  # one fetchall
         key = tuple(row[: len(key_cols)])
         if key in latest:
-            if compare:
-                existing[key] = tuple(row[len(key_cols) : width])
-                current[key] = row[width:]
-            else:
-                existing[key] = (row[-1], None)  # (id, sequence checked by the update)
+            existing[key] = tuple(row[len(key_cols) : width])
+            current[key] = row[width:]
     if is_order:
         _match_portal_orders(session, latest, existing)
     elif spec.model is Contact:
@@ -911,18 +1030,8 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
                 status_changes.append(
                     (found[0], found[1], values["processing_status"], values["erp_modified_at"])
                 )
-        if not compare:
-            whole = {name: values[name] for name in owned}  # not the key: its index would be rewritten
-            whole.update(_pk=found[0], _seq=values["erp_change_sequence"])
-            updates.setdefault((), []).append(whole)
-            continue
         old = current.get(key)  # None: a portal row matched by its portal id or e-mail gets every field
-        if old is None:
-            changed = values
-        else:
-            changed = {
-                k: values[k] for k, was in zip(owned, old, strict=True) if as_stored(k, values[k]) != was
-            }
+        changed = values if old is None else changes.of(values, old)
         if changed:
             updates.setdefault(tuple(changed), []).append({**changed, "_pk": found[0]})
 
@@ -951,7 +1060,7 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
         _write_many(session, table, rows)
     # Core updates bypass the ORM's onupdate: rows with an updated_at get the time of applying, which
     # the sync health page's lag chart reads (updated_at - erp_modified_at).
-    stamp = {"updated_at": _now()} if "updated_at" in table.c else {}
+    stamp: dict[str, Any] = {"updated_at": _now()} if "updated_at" in table.c else {}
     for params in updates.values():  # one executemany per set of changed columns (SET from the keys)
         _write_many(session, table, params, **stamp)
     if status_changes:
@@ -969,10 +1078,6 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
                 for order_id, old, new, at in status_changes
             ],
         )
-    result.applied = len(converted)
-    result.last_sequence = max(result.last_sequence, max(int(r["ChangeSequence"]) for r, _ in converted))
-    _resolve_quarantined(session, spec, [record for record, _ in converted])
-    return result
 
 
 def _resolve_quarantined(session: Session, spec: EntitySync, applied: Sequence[Record]) -> None:

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import orjson
 import requests
+import urllib3
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,11 @@ class ErpClient(Protocol):
         ...
 
 
+#: What reading a body with ``raw.read`` raises where ``response.content`` raised requests' ConnectionError
+#: (a read timeout) or ChunkedEncodingError (the connection closed mid-body): both are retried.
+_BODY_ERRORS = (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ProtocolError)
+
+
 def read_with_retries(
     http: requests.Session,
     method: str,
@@ -77,13 +83,17 @@ def read_with_retries(
     problem = ""
     for attempt in range(retries + 1):
         try:
-            response = http.request(method, url, params=params, json=body, timeout=timeout)
-            if response.status_code < 500:
-                response.raise_for_status()
-                result: dict[str, Any] = orjson.loads(response.content)  # a page: 4x json's speed
-                return result
-            problem = f"HTTP {response.status_code}"
-        except (requests.ConnectionError, requests.Timeout) as exc:
+            # The body in one read: `response.content` reads it in 10 KB chunks, each through urllib3's
+            # Python (1-2 us of CPU per record of a page); orjson decodes at 4x json's speed.
+            with http.request(
+                method, url, params=params, json=body, timeout=timeout, stream=True
+            ) as response:
+                if response.status_code < 500:
+                    response.raise_for_status()
+                    result: dict[str, Any] = orjson.loads(response.raw.read(decode_content=True))
+                    return result
+                problem = f"HTTP {response.status_code}"
+        except (requests.ConnectionError, requests.Timeout, *_BODY_ERRORS) as exc:
             problem = type(exc).__name__
         if attempt < retries:
             time.sleep(backoff * 2**attempt)

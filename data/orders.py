@@ -12,14 +12,14 @@ index-only OFFSET query for that key.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Numeric, Select, and_, bindparam, false, func, or_, select, true
 from sqlalchemy.engine import Compiled, Dialect, Engine, processors
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -381,7 +381,7 @@ class _CompiledPage:
     bind: dict[str, Callable[[Any], Any]]  # SQLAlchemy's own conversions of the values
     types: tuple[Any, ...]
     make_row: Callable[[Iterable[Any]], Any]  # a named tuple: the columns as attributes, as in a Row
-    readers: dict[tuple[Any, ...], list[tuple[int, Callable[[Any], Any]]]] = field(default_factory=dict)
+    readers: dict[tuple[Any, ...], list[tuple[int, Callable[[Any], Any], Any]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, stmt: Select[Any], dialect: Dialect) -> _CompiledPage:
@@ -413,14 +413,16 @@ class _CompiledPage:
         if not fetched or not readers:
             return list(map(self.make_row, fetched))
         columns: list[Any] = list(zip(*fetched, strict=True))  # converted column by column: C loops
-        for i, reader in readers:
+        for i, reader, null_free in readers:
             column = columns[i]
-            fast = _NULL_FREE_READERS.get(reader)
-            columns[i] = map(fast if fast is not None and None not in column else reader, column)
+            columns[i] = (
+                null_free(column) if null_free is not None and None not in column else map(reader, column)
+            )
         return list(map(self.make_row, zip(*columns, strict=True)))
 
-    def _readers(self, dialect: Dialect, description: Any) -> list[tuple[int, Callable[[Any], Any]]]:
-        """SQLAlchemy's own conversion of each result column that needs one (for these driver types)."""
+    def _readers(self, dialect: Dialect, description: Any) -> list[tuple[int, Callable[[Any], Any], Any]]:
+        """SQLAlchemy's own conversion of each result column that needs one (for these driver types), and
+        a faster one for a whole column without NULLs where there is one."""
         driver_types = tuple(d[1] for d in description)
         readers = self.readers.get(driver_types)
         if readers is None:
@@ -428,7 +430,7 @@ class _CompiledPage:
             for i, (type_, driver_type) in enumerate(zip(self.types, driver_types, strict=True)):
                 reader = type_.dialect_impl(dialect).result_processor(dialect, driver_type)
                 if reader is not None:
-                    readers.append((i, reader))
+                    readers.append((i, reader, _null_free_reader(type_, reader)))
             self.readers[driver_types] = readers
         return readers
 
@@ -439,6 +441,25 @@ _NULL_FREE_READERS: dict[Any, Callable[[Any], Any]] = {
     processors.str_to_datetime: datetime.fromisoformat,
     processors.str_to_date: date.fromisoformat,
 }
+
+
+def _null_free_reader(
+    type_: Any, reader: Callable[[Any], Any]
+) -> Callable[[Sequence[Any]], Iterable[Any]] | None:
+    """A whole column's conversion, for columns without NULLs, equal to SQLAlchemy's value by value.
+
+    Money (a Numeric with a scale that the driver returns as floats, as SQLite does) becomes whole cents
+    first: ``Decimal(round(v * 100)) * Decimal("0.01")`` instead of ``Decimal("%.2f" % v)`` (formatting a
+    float is the slow half), the same Decimal for every value with at most that many decimals, which is
+    all such a column holds. A third of the cost of reading a grid page of 101 rows."""
+    fast = _NULL_FREE_READERS.get(reader)
+    if fast is not None:
+        return partial(map, fast)
+    if isinstance(type_, Numeric) and type_.asdecimal and type_.scale is not None:
+        factor, unit = float(10**type_.scale), Decimal(1).scaleb(-type_.scale)
+        return lambda column: map(unit.__mul__, map(Decimal, map(round, map(factor.__mul__, column))))
+    return None
+
 
 _PAGES: dict[tuple[Any, ...], _CompiledPage] = {}
 _MAX_PAGES = 1000

@@ -22,7 +22,7 @@ def server() -> Iterator[tuple[str, list[int]]]:
     cut: list[int] = [0]
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             served[0] += 1
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

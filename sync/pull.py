@@ -781,7 +781,7 @@ def _texts_fit(spec: EntitySync, converted: Sequence[tuple[Record, dict[str, Any
         if name == "portal_order_id" and spec.model is SalesOrder:  # set on insert (_order_defaults)
             column = list(map(methodcaller("get", "PortalOrderId"), (record for record, _ in converted)))
         elif name in first:  # (a converter gives every record the same fields)
-            column = list(map(methodcaller("get", name), pages))
+            column = list(map(itemgetter(name), pages))
         else:
             continue
         if not {str, _NONE_TYPE}.issuperset(map(type, column)):
@@ -963,7 +963,8 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
         return result
 
     # One row per key: the page is in change order, so a later change of the same record wins.
-    latest = {tuple(values[k] for k in spec.key): (record, values) for record, values in converted}
+    key_of = _tuple_getter(spec.key)
+    latest = {key_of(values): (record, values) for record, values in converted}
     table = cast(Table, spec.model.__table__)
     owned = [name for name in converted[0][1] if name not in spec.key]
     # A table whose rows show when they were updated, or with an index on an ERP-owned column, compares
@@ -974,7 +975,7 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
     else:
         _write_many(session, table, [values for _, values in latest.values()], upsert_on=spec.key)
     result.applied = len(converted)
-    result.last_sequence = max(result.last_sequence, max(int(r["ChangeSequence"]) for r, _ in converted))
+    result.last_sequence = max(result.last_sequence, *(v["erp_change_sequence"] for _, v in converted))
     _resolve_quarantined(session, spec, [record for record, _ in converted])
     return result
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from data.db import migrate, session_scope
+from data.db import migrate, prepare_bulk_write, session_scope
 from data.models import (
     Base,
     Contact,
@@ -165,3 +165,16 @@ def test_contact_email_unique(portal_sessions):
         session.add(Contact(email="a@example.com"))
     with pytest.raises(IntegrityError), session_scope(portal_sessions) as session:
         session.add(Contact(email="a@example.com"))
+
+
+def test_a_bulk_writer_checkpoints_rarely_and_the_web_as_sqlite_does(portal_db, portal_sessions):
+    """The pull's connections checkpoint the WAL at 10,000 pages (one batch of 1,000 orders dirties about
+    1,000, so each commit would checkpoint, with two fsyncs); a connection that never wrote in bulk keeps
+    SQLite's 1,000, so the web's commits still checkpoint a WAL the pull left large."""
+    if portal_db.dialect.name != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's")
+    with portal_sessions() as writer, portal_sessions() as web:
+        prepare_bulk_write(writer)
+        assert writer.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 10_000
+        assert writer.execute(text("PRAGMA cache_size")).scalar() == -65_536
+        assert web.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 1_000

@@ -451,7 +451,8 @@ def _null_free_reader(
     Money (a Numeric with a scale that the driver returns as floats, as SQLite does) becomes whole cents
     first: ``Decimal(round(v * 100)) * Decimal("0.01")`` instead of ``Decimal("%.2f" % v)`` (formatting a
     float is the slow half), the same Decimal for every value with at most that many decimals, which is
-    all such a column holds. A third of the cost of reading a grid page of 101 rows."""
+    all such a column holds. Money was a third of the cost of typing a grid page of 101 rows; this saves
+    about 10 us of it."""
     fast = _NULL_FREE_READERS.get(reader)
     if fast is not None:
         return partial(map, fast)

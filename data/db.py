@@ -141,10 +141,15 @@ BULK_WRITE_CHECKPOINT = "PRAGMA wal_autocheckpoint=10000"
 
 def prepare_bulk_write(session: Session) -> None:
     """Give this session's connection a larger page cache and rarer checkpoints on SQLite (a no-op
-    elsewhere)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql(BULK_WRITE_CACHE)
-        session.connection().exec_driver_sql(BULK_WRITE_CHECKPOINT)
+    elsewhere); once per pooled connection, which keeps them."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    connection = session.connection()
+    info = connection.connection.info  # lives as long as the DB-API connection
+    if not info.get("bulk_write"):
+        connection.exec_driver_sql(BULK_WRITE_CACHE)
+        connection.exec_driver_sql(BULK_WRITE_CHECKPOINT)
+        info["bulk_write"] = True
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

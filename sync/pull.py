@@ -767,6 +767,9 @@ def _text_limits(table: Table) -> tuple[tuple[str, int | None], ...]:
 
 
 _NONE_TYPE = type(None)
+#: Text columns a converter leaves out because they are set on insert only (`_order_defaults`), checked with
+#: the converted fields all the same: (portal column, ERP field) by model.
+_INSERT_ONLY_TEXT: dict[type[Base], tuple[str, str]] = {SalesOrder: ("portal_order_id", "PortalOrderId")}
 
 
 def _texts_fit(spec: EntitySync, converted: Sequence[tuple[Record, dict[str, Any]]]) -> bool:
@@ -777,9 +780,10 @@ def _texts_fit(spec: EntitySync, converted: Sequence[tuple[Record, dict[str, Any
         return True
     first = converted[0][1]
     pages = [values for _, values in converted]
+    insert_only, erp_field = _INSERT_ONLY_TEXT.get(spec.model, ("", ""))
     for name, limit in _text_limits(cast(Table, spec.model.__table__)):
-        if name == "portal_order_id" and spec.model is SalesOrder:  # set on insert (_order_defaults)
-            column = list(map(methodcaller("get", "PortalOrderId"), (record for record, _ in converted)))
+        if name == insert_only:
+            column = list(map(methodcaller("get", erp_field), (record for record, _ in converted)))
         elif name in first:  # (a converter gives every record the same fields)
             column = list(map(itemgetter(name), pages))
         else:
@@ -795,8 +799,9 @@ def _check_text(spec: EntitySync, record: Record, values: dict[str, Any]) -> Non
     """Raise Malformed for a text the portal cannot keep whole: longer than its column (PostgreSQL would
     refuse the whole batch, SQLite would keep it whole regardless) or not text at all."""
     fields = values
-    if spec.model is SalesOrder:  # set on insert (_order_defaults)
-        fields = {**values, "portal_order_id": record.get("PortalOrderId")}
+    if spec.model in _INSERT_ONLY_TEXT:
+        insert_only, erp_field = _INSERT_ONLY_TEXT[spec.model]
+        fields = {**values, insert_only: record.get(erp_field)}
     for name, limit in _text_limits(cast(Table, spec.model.__table__)):
         value = fields.get(name)
         if value is None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from operator import itemgetter, methodcaller
 from queue import Empty, Queue
 from typing import Any, cast
@@ -218,7 +218,7 @@ class Lookups:
             values = look_up.value if isinstance(look_up.value, tuple) else (look_up.value,)
             self.session.flush()  # as session.execute would (autoflush)
             query = select(*look_up.key_cols, *values).where(keys_in(look_up.key_cols, list(wanted)))
-            for row in self.session.connection().execute(query):
+            for row in self.session.connection().execute(query).all():  # (one fetchall)
                 key = tuple(row[:width])
                 if key in wanted:
                     found[key if width > 1 else key[0]] = row if len(values) > 1 else row[-1]
@@ -594,6 +594,11 @@ class EntitySync:
     erp_key: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
 
+    @cached_property
+    def required_of(self) -> Callable[[Record], tuple]:
+        """The required fields of a record, as a tuple (KeyError when one is absent)."""
+        return _tuple_getter(self.required)
+
 
 _ORDER_FIELDS = (
     "dataAreaId",
@@ -695,7 +700,11 @@ def _check_shape(spec: EntitySync, record: Any) -> None:
     """Raise Malformed unless the record is an object with every required field and a ChangeSequence."""
     if not isinstance(record, dict):
         raise Malformed(f"not a record but {type(record).__name__}")
-    if None in map(record.get, spec.required):  # (map: no Python loop for the usual, complete record)
+    try:
+        complete = None not in spec.required_of(record)  # (one C call for the usual, complete record)
+    except KeyError:
+        complete = False
+    if not complete:
         missing = [name for name in spec.required if record.get(name) is None]
         raise Malformed(f"required field {', '.join(missing)} missing")
     try:
@@ -967,18 +976,18 @@ def apply_page(session: Session, spec: EntitySync, records: Sequence[Record]) ->
     if not converted:
         return result
 
-    # One row per key: the page is in change order, so a later change of the same record wins.
-    key_of = _tuple_getter(spec.key)
-    latest = {key_of(values): (record, values) for record, values in converted}
     table = cast(Table, spec.model.__table__)
     owned = [name for name in converted[0][1] if name not in spec.key]
     # A table whose rows show when they were updated, or with an index on an ERP-owned column, compares
     # first. Any other (order lines) is written whole, with one upsert per page that checks the change
-    # sequence itself: no look-up of the existing rows at all.
+    # sequence itself: no look-up of the existing rows at all. The page is in change order, so a later
+    # change of the same record wins: the upserts run in that order, the comparison keeps the last.
     if "updated_at" in table.c or not _indexed_columns(table).isdisjoint(owned):
+        key_of = _tuple_getter(spec.key)
+        latest = {key_of(values): (record, values) for record, values in converted}
         _apply_compared(session, spec, lookups, latest, owned)
     else:
-        _write_many(session, table, [values for _, values in latest.values()], upsert_on=spec.key)
+        _write_many(session, table, [values for _, values in converted], upsert_on=spec.key)
     result.applied = len(converted)
     result.last_sequence = max(result.last_sequence, *(v["erp_change_sequence"] for _, v in converted))
     _resolve_quarantined(session, spec, [record for record, _ in converted])
@@ -992,28 +1001,30 @@ def _apply_compared(
     latest: dict[tuple, tuple[Record, dict[str, Any]]],
     owned: list[str],
 ) -> None:
-    """Insert the new rows; update the existing ones with only the columns that changed.
+    """Insert the new rows; update the existing ones.
 
-    The rows' current ERP-owned values are read along, so an update writes only what changed (SQLite
-    rewrites the entries of every index on a column that is SET, changed or not; the key columns of a
-    row found by its key are equal by definition)."""
+    SQLite rewrites the entries of every index on a column an UPDATE sets, changed or not, so the indexed
+    ERP-owned columns are read along and written only when they changed. The others are written whole
+    whenever the ERP sends a newer change (reading and comparing them cost more than writing them: the
+    row is rewritten anyway). A change the row already holds (a repair sends it again) is compared in
+    full and writes only what differs. The key columns of a row found by its key are equal by definition.
+    """
     table = cast(Table, spec.model.__table__)
     key_cols = [table.c[k] for k in spec.key]
     pk = next(iter(table.primary_key))
     is_order = spec.model is SalesOrder
     extra = [table.c.processing_status, table.c.placed_by_contact_id] if is_order else []
-    existing: dict[tuple, Any] = {}
-    current: dict[tuple, Sequence[Any]] = {}  # values of `owned`, in that order
-    # The current values as stored (no conversion), compared with the new ones stored alike.
-    stored = (type_coerce(table.c[name], NULLTYPE) for name in owned)
-    query = select(*key_cols, pk, *extra, table.c.erp_change_sequence, *stored)
-    changes = _changes(table, session.get_bind().dialect, tuple(owned))
-    width = len(key_cols) + 2 + len(extra)
-    for row in session.execute(query.where(keys_in(key_cols, list(latest)))).all():  # one fetchall
-        key = tuple(row[: len(key_cols)])
-        if key in latest:
-            existing[key] = tuple(row[len(key_cols) : width])
-            current[key] = row[width:]
+    indexed = _indexed_columns(table)
+    checked = tuple(name for name in owned if name in indexed)
+    written = tuple(name for name in owned if name not in indexed)
+    written_of = _tuple_getter(written)
+    dialect = session.get_bind().dialect
+    width = 2 + len(extra)  # pk, extra, sequence; then the `checked` values (none: a matched portal row)
+    existing = _stored(session, key_cols, latest, [pk, *extra, table.c.erp_change_sequence], checked)
+    again = {
+        k for k, found in existing.items() if found[width - 1] in (None, latest[k][1]["erp_change_sequence"])
+    }
+    current = _stored(session, key_cols, again, [], tuple(owned)) if again else {}
     if is_order:
         _match_portal_orders(session, latest, existing)
     elif spec.model is Contact:
@@ -1022,12 +1033,14 @@ def _apply_compared(
     inserts: list[tuple[Record, dict[str, Any]]] = []
     updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the columns that change
     status_changes: list[tuple[int, str, str, datetime | None]] = []
+    changes = _changes(table, dialect, checked)
+    all_changes = _changes(table, dialect, tuple(owned))
     for key, (record, values) in latest.items():
         if key not in existing:
             inserts.append((record, values))
             continue
         found = existing[key]
-        if found[-1] is not None and found[-1] > values["erp_change_sequence"]:
+        if found[width - 1] is not None and found[width - 1] > values["erp_change_sequence"]:
             continue  # the row already holds a newer ERP change
         if is_order:
             if values["placed_by_contact_id"] is None:  # portal bookkeeping the ERP does not know
@@ -1036,8 +1049,13 @@ def _apply_compared(
                 status_changes.append(
                     (found[0], found[1], values["processing_status"], values["erp_modified_at"])
                 )
-        old = current.get(key)  # None: a portal row matched by its portal id or e-mail gets every field
-        changed = values if old is None else changes.of(values, old)
+        if key in current:
+            changed = all_changes.of(values, current[key])
+        elif len(found) == width:  # a portal row matched by its portal id or e-mail gets every field
+            changed = values
+        else:
+            changed = changes.of(values, found[width:])
+            changed.update(zip(written, written_of(values), strict=True))
         if changed:
             updates.setdefault(tuple(changed), []).append({**changed, "_pk": found[0]})
 
@@ -1084,6 +1102,26 @@ def _apply_compared(
                 for order_id, old, new, at in status_changes
             ],
         )
+
+
+def _stored(
+    session: Session, key_cols: list[Any], keys: Collection[tuple], columns: list[Any], names: tuple[str, ...]
+) -> dict[tuple, tuple]:
+    """By key, for the rows with one of ``keys``: ``columns``, then the values of the columns ``names``
+    as stored (no result processing: compared with new values that the bind processors converted alike)."""
+    table = key_cols[0].table
+    stored = (type_coerce(table.c[name], NULLTYPE) for name in names)
+    query = select(*key_cols, *columns, *stored).where(keys_in(key_cols, list(keys)))
+    width = len(key_cols)
+    found = {}
+    session.flush()  # as session.execute would (autoflush)
+    with session.connection().execute(query) as result:
+        rows = result.cursor.fetchall()  # the DB-API's: Row objects cost more than the look-up itself
+    for row in rows:
+        key = tuple(row[:width])
+        if key in keys:
+            found[key] = tuple(row[width:])
+    return found
 
 
 def _resolve_quarantined(session: Session, spec: EntitySync, applied: Sequence[Record]) -> None:

@@ -416,6 +416,44 @@ def test_pulled_updates_stamp_updated_at_with_the_time_of_applying(erp, portal_s
     assert {stamp for stamp, _ in changed.values()} == {datetime(2020, 1, 1)}
 
 
+def test_a_change_the_portal_holds_is_compared_in_full_when_sent_again(erp, portal_sessions):
+    """A repair sends again changes the portal already holds (same ChangeSequence): a drifted field, indexed
+    or not, gets the ERP's value back, and an order that did not drift is not written at all."""
+    from sync.pull import ORDERS, apply_page
+
+    pull_all(portal_sessions, HttpErpClient(erp.url), kind="initial")
+    records = next(HttpErpClient(erp.url).iter_pages(ORDERS, top=2))
+    drifted, untouched = ((r["dataAreaId"], r["SalesOrderNumber"]) for r in records)
+    with session_scope(portal_sessions) as session:
+        session.execute(update(SalesOrder).values(updated_at=datetime(2020, 1, 1)))
+        session.execute(
+            update(SalesOrder)
+            .where(SalesOrder.legal_entity_id == drifted[0], SalesOrder.sales_order_number == drifted[1])
+            .values(delivery_address_city="Drifted", total_amount=Decimal("0.01"))
+        )
+
+    spec = next(s for s in ENTITY_SYNCS if s.entity_set == ORDERS)
+    with session_scope(portal_sessions) as session:
+        assert apply_page(session, spec, records).applied == 2
+    with portal_sessions() as session:
+        rows = {
+            (area, number): rest
+            for area, number, *rest in session.execute(
+                select(
+                    SalesOrder.legal_entity_id,
+                    SalesOrder.sales_order_number,
+                    SalesOrder.delivery_address_city,
+                    SalesOrder.total_amount,
+                    SalesOrder.updated_at,
+                )
+            )
+        }
+    city, total, stamp = rows[drifted]
+    assert (city, total) == (records[0]["DeliveryAddressCity"], Decimal(str(records[0]["TotalAmount"])))
+    assert stamp > datetime(2020, 1, 1)
+    assert rows[untouched][2] == datetime(2020, 1, 1)
+
+
 def _order_indexes(factory) -> set[str]:
     """The secondary indexes of sales_orders in the database (PostgreSQL also lists its unique keys)."""
     with factory() as session:

@@ -323,6 +323,45 @@ def test_a_record_changed_twice_in_one_page_keeps_the_later_change(portal_sessio
         assert entity.erp_modified_at == datetime(2026, 11, 20, 9, 0)
 
 
+def test_rows_by_key_reads_exactly_the_rows_asked_for(portal_sessions):
+    """The pull's keyed reads: lists of any length (padded to a few compiled lengths, chunked above the
+    largest), a two-column key one company at a time, keys that are not there left out."""
+    from sync.pull import rows_by_key
+
+    with session_scope(portal_sessions) as session:
+        session.add_all(
+            LegalEntity(id=area, name=area, currency_code="USD", language_id="en-us", country_region_id="USA")
+            for area in ("A", "B", "C")
+        )
+        session.flush()
+        session.add_all(
+            PriceList(legal_entity_id=area, code=f"P{n}", name="", currency_code="USD")
+            for area, count in (("A", 1300), ("B", 5), ("C", 1))
+            for n in range(count)
+        )
+    wanted = [("A", f"P{n}") for n in range(1100)]  # a list of 1,000 and one of 100
+    wanted += [("B", "P0"), ("B", "P4"), ("B", "P9"), ("C", "P0"), ("D", "P0")]
+    price_lists = PriceList.__table__.c
+    with portal_sessions() as session:
+        rows = rows_by_key(
+            session,
+            [price_lists.legal_entity_id, price_lists.code, price_lists.id],
+            [price_lists.legal_entity_id, price_lists.code],
+            wanted,
+        )
+        ids = dict(
+            session.execute(select(PriceList.code + "@" + PriceList.legal_entity_id, PriceList.id)).all()
+        )
+        entities = rows_by_key(
+            session, [LegalEntity.__table__.c.name], [LegalEntity.__table__.c.id], [("C",), ("A",), ("Z",)]
+        )
+    found = {(area, code): row_id for area, code, row_id in rows}
+    assert len(rows) == len(found) == 1100 + 3
+    assert set(found) == set(wanted) - {("B", "P9"), ("D", "P0")}
+    assert all(found[area, code] == ids[f"{code}@{area}"] for area, code in found)
+    assert sorted(entities) == [("A",), ("C",)]
+
+
 def _change_order(erp, number: str, area: str, **values) -> None:
     with erp.engine.begin() as conn:
         conn.execute(

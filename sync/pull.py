@@ -123,10 +123,10 @@ def _erp(record: Record) -> dict[str, Any]:
     }
 
 
-#: IN-list lengths a keyed read is compiled for: a shorter list repeats its last key, so the same few SQL
-#: texts come back (compiled once here, prepared once by the driver's statement cache); longer lists are
-#: read in chunks of the largest.
-_KEY_LIST_SIZES = (1, 8, 64, 256, 1000)
+#: The longest IN list of a keyed read; longer lists are read in chunks. Lists are compiled for powers of
+#: two, a shorter one repeating its last key: the same few SQL texts come back (compiled once here,
+#: prepared once by the driver's statement cache), and the database matches at most twice the keys asked.
+_KEY_LIST_MAX = 1024
 
 
 @dataclass(frozen=True)
@@ -174,11 +174,10 @@ def rows_by_key(
     session.flush()  # as session.execute would (autoflush)
     connection = session.connection()
     found: list[tuple] = []
-    largest = _KEY_LIST_SIZES[-1]
     for first, values in groups.items():
-        for begin in range(0, len(values), largest):
-            chunk = values[begin : begin + largest]
-            size = next(size for size in _KEY_LIST_SIZES if size >= len(chunk))
+        for begin in range(0, len(values), _KEY_LIST_MAX):
+            chunk = values[begin : begin + _KEY_LIST_MAX]
+            size = 1 << (len(chunk) - 1).bit_length()
             shape = (*statement, size)
             read = _READS.get(shape)
             if read is None:
@@ -231,12 +230,12 @@ _LOOK_UPS: dict[str, _LookUp] = {
     "products": _LookUp(
         (_table(Product).c.legal_entity_id, _table(Product).c.item_number),
         _table(Product).c.id,
-        lambda r: (r["dataAreaId"], r["ItemNumber"]),
+        itemgetter("dataAreaId", "ItemNumber"),  # (fields its entity sets require)
     ),
     "price_lists": _LookUp(
         (_table(PriceList).c.legal_entity_id, _table(PriceList).c.code),
         _table(PriceList).c.id,
-        lambda r: (r["dataAreaId"], r["PriceCustomerGroupCode"]),
+        itemgetter("dataAreaId", "PriceCustomerGroupCode"),
     ),
     "contacts": _LookUp(
         (_table(Contact).c.erp_contact_id,), _table(Contact).c.id, lambda r: (r.get("ContactPersonId"),)
@@ -244,7 +243,7 @@ _LOOK_UPS: dict[str, _LookUp] = {
     "orders": _LookUp(
         (_table(SalesOrder).c.legal_entity_id, _table(SalesOrder).c.sales_order_number),
         _table(SalesOrder).c.id,
-        lambda r: (r["dataAreaId"], r["SalesOrderNumber"]),
+        itemgetter("dataAreaId", "SalesOrderNumber"),
     ),
 }
 

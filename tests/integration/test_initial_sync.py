@@ -339,7 +339,7 @@ def test_rows_by_key_reads_exactly_the_rows_asked_for(portal_sessions):
             for area, count in (("A", 1300), ("B", 5), ("C", 1))
             for n in range(count)
         )
-    wanted = [("A", f"P{n}") for n in range(1100)]  # a list of 1,000 and one of 100
+    wanted = [("A", f"P{n}") for n in range(1100)]  # a list of 1,024 and one of 76
     wanted += [("B", "P0"), ("B", "P4"), ("B", "P9"), ("C", "P0"), ("D", "P0")]
     price_lists = PriceList.__table__.c
     with portal_sessions() as session:

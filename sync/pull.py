@@ -185,7 +185,7 @@ def rows_by_key(
                     _READS.clear()
                 read = _READS[shape] = _KeyedRead.of(columns, key_cols, size, dialect)
             params = dict(zip(read.listed, chunk + chunk[-1:] * (size - len(chunk)), strict=True))
-            if first is not None:
+            if len(key_cols) == 2:
                 params["first"] = first
             bound = tuple(params[name] for name in read.names) if read.positional else params
             with connection.exec_driver_sql(read.sql, bound) as result:

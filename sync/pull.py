@@ -14,10 +14,10 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property, lru_cache, partial
 from operator import itemgetter, methodcaller
 from queue import Empty, Queue
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Date,
@@ -159,6 +159,18 @@ class _KeyedRead:
 
 
 _READS: dict[tuple[Any, ...], _KeyedRead] = {}
+_MAX_COMPILED = 1000  # statements kept, of each kind
+_T = TypeVar("_T")
+
+
+def _compiled(kept: dict[tuple[Any, ...], _T], shape: tuple[Any, ...], compile_: Callable[[], _T]) -> _T:
+    """The statement kept for ``shape``, compiled on first use (a full cache starts again empty)."""
+    found = kept.get(shape)
+    if found is None:
+        if len(kept) >= _MAX_COMPILED:
+            kept.clear()
+        found = kept[shape] = compile_()
+    return found
 
 
 def rows_by_key(
@@ -178,12 +190,9 @@ def rows_by_key(
         for begin in range(0, len(values), _KEY_LIST_MAX):
             chunk = values[begin : begin + _KEY_LIST_MAX]
             size = 1 << (len(chunk) - 1).bit_length()
-            shape = (*statement, size)
-            read = _READS.get(shape)
-            if read is None:
-                if len(_READS) >= _MAX_COMPILED:
-                    _READS.clear()
-                read = _READS[shape] = _KeyedRead.of(columns, key_cols, size, dialect)
+            read = _compiled(
+                _READS, (*statement, size), partial(_KeyedRead.of, columns, key_cols, size, dialect)
+            )
             params = dict(zip(read.listed, chunk + chunk[-1:] * (size - len(chunk)), strict=True))
             if len(key_cols) == 2:
                 params["first"] = first
@@ -353,7 +362,6 @@ class _CompiledWrite:
 
 
 _WRITES: dict[tuple[Any, ...], _CompiledWrite] = {}
-_MAX_COMPILED = 1000  # statements kept, of each kind
 
 
 def _write_many(
@@ -382,10 +390,8 @@ def _write_many(
     dialect = session.get_bind().dialect
     keys = (*first, *same)
     shape = (dialect.name, dialect.driver, dialect.paramstyle, table.name, keys, upsert_on)
-    write = _WRITES.get(shape)
-    if write is None:
-        if len(_WRITES) >= _MAX_COMPILED:
-            _WRITES.clear()
+
+    def compile_() -> _CompiledWrite:
         columns = tuple(k for k in keys if k != "_pk")
         stmt: ValuesBase
         if "_pk" in rows[0]:
@@ -394,8 +400,9 @@ def _write_many(
             stmt = _upsert(table, dialect, columns, upsert_on)
         else:
             stmt = insert(table)
-        write = _WRITES[shape] = _CompiledWrite.of(stmt, columns, dialect)
-    write.execute(session, rows, same)
+        return _CompiledWrite.of(stmt, columns, dialect)
+
+    _compiled(_WRITES, shape, compile_).execute(session, rows, same)
 
 
 def _upsert(table: Table, dialect: Dialect, columns: tuple[str, ...], key: tuple[str, ...]) -> ValuesBase:
@@ -1066,9 +1073,12 @@ def _apply_compared(
     written_of = _tuple_getter(written)
     dialect = session.get_bind().dialect
     width = 2 + len(extra)  # pk, extra, sequence; then the `checked` values (none: a matched portal row)
+    sequence_at = width - 1
     existing = _stored(session, key_cols, latest, [pk, *extra, table.c.erp_change_sequence], checked)
     again = {
-        k for k, found in existing.items() if found[width - 1] in (None, latest[k][1]["erp_change_sequence"])
+        k
+        for k, found in existing.items()
+        if found[sequence_at] in (None, latest[k][1]["erp_change_sequence"])
     }
     current = _stored(session, key_cols, again, [], tuple(owned)) if again else {}
     if is_order:
@@ -1086,7 +1096,7 @@ def _apply_compared(
             inserts.append((record, values))
             continue
         found = existing[key]
-        if found[width - 1] is not None and found[width - 1] > values["erp_change_sequence"]:
+        if found[sequence_at] is not None and found[sequence_at] > values["erp_change_sequence"]:
             continue  # the row already holds a newer ERP change
         if is_order:
             if values["placed_by_contact_id"] is None:  # portal bookkeeping the ERP does not know

@@ -26,8 +26,10 @@
   }
   function moment(iso) {
     if (!iso) return "";
-    var s = String(iso);
-    if (!/[zZ]|[+-]\d\d:\d\d$/.test(s)) s += "Z";  // stored as UTC
+    // ISO 8601 as Date() reads it everywhere: "T" before the time (SQLite's text has a space), at most
+    // milliseconds, and UTC when no zone is given (times are stored as UTC).
+    var s = String(iso).replace(" ", "T").replace(/(\.\d{3})\d+/, "$1");
+    if (!/[zZ]|[+-]\d\d:\d\d$/.test(s)) s += "Z";
     var d = new Date(s);
     if (isNaN(d.getTime())) return String(iso);
     fmt.t = fmt.t || new Intl.DateTimeFormat(locale, {dateStyle: "medium", timeStyle: "short"});

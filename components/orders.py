@@ -158,7 +158,9 @@ def portal_reference(portal_order_id: str | None, order_id: int) -> str:
 
 
 def grid_row(row: Any) -> dict:
-    """One grid row from a data/orders.py row: plain JSON, labels resolved, money as a string."""
+    """One grid row from a data/orders.py row, typed or as the database driver returns it (the grid's
+    pages: on SQLite dates and times are ISO text and money a float): plain JSON, labels resolved, money
+    as decimal text."""
     status = STATUSES.get(row.processing_status, (row.processing_status, "", ""))
     sync = SYNC_STATES.get(row.sync_state, (row.sync_state, "", ""))
     placer = " ".join(
@@ -173,7 +175,7 @@ def grid_row(row: Any) -> dict:
         "sales_order_name": row.sales_order_name,
         "customer": customer,
         "customer_reference": row.customer_requisition_number,
-        "order_date": row.order_date.isoformat() if row.order_date else None,
+        "order_date": _iso(row.order_date),
         "requested_receipt_date": _iso(row.requested_receipt_date),
         "confirmed_receipt_date": _iso(row.confirmed_receipt_date),
         "status_label": status[0],
@@ -187,8 +189,10 @@ def grid_row(row: Any) -> dict:
     }
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
+def _iso(value: date | str | None) -> str | None:
+    """ISO text of a date or date-time; text from the database already is (SQLite separates the time with
+    a space, which `assets/localize.js` reads too)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def freshness(as_of: datetime | None) -> list:

@@ -342,7 +342,7 @@ def update_orders_rows(request, params, remembered):
     start = request.get("startRow") if isinstance(request.get("startRow"), int) else 0
     end = request.get("endRow") if isinstance(request.get("endRow"), int) else start + 100
     with session_scope(current_sessions()) as session:
-        page = fetch_page(session, principal, query, start, end - start, cursors)
+        page = fetch_page(session, principal, query, start, end - start, cursors, typed=False)
         empty_everywhere = start == 0 and not page.rows and not any_orders(session, principal)
     cursors = {**cursors, **page.cursors}
     if len(cursors) > 2000:  # keep the store small: the newest cursors are the ones scrolling needs

@@ -52,6 +52,21 @@ def test_ordr001_representative_sorts_filters_and_opens_an_order(dash_duo, porta
     dash_duo.wait_for_text_to_equal("#orders-title", "Company orders", timeout=15)
     dash_duo.wait_for_element(f"{ROWS} [col-id=order_number] a", timeout=15)
     assert "Placed by" in dash_duo.find_element("#orders-grid .ag-header").text
+    # the grid's date-times come as the store's text (SQLite: "2026-11-19 23:55:46.000000") and show as
+    # the typed value's ISO text does: in the reader's zone, not as raw text
+    with portal.server.extensions["portal.sessions"]() as db:
+        newest = db.scalar(
+            select(SalesOrder.order_date)
+            .join(Contact, Contact.customer_account_id == SalesOrder.customer_account_id)
+            .where(Contact.email == "rep1@portal.demo")
+            .order_by(SalesOrder.order_date.desc(), SalesOrder.id.desc())
+            .limit(1)
+        )
+    shown = dash_duo.find_element(f"{ROWS}[row-index='0'] [col-id=order_date]").text
+    expected = dash_duo.driver.execute_script(
+        "return window.portalFormat.moment(arguments[0])", newest.isoformat()
+    )
+    assert shown == expected and str(newest.year) in shown and "T" not in shown and ":" in shown
     # search by order number (on the server): the one order, its markup payload shown as text
     dash_duo.find_element("#orders-text").send_keys(number, Keys.ENTER)
     dash_duo.wait_for_text_to_equal(

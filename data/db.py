@@ -177,8 +177,8 @@ def migrate(engine: Engine) -> None:
 
 
 #: Tables whose secondary indexes a bulk load (the initial sync) builds once at the end instead of row by
-#: row: the eleven sort and filter indexes of the orders grid. The unique keys stay (the pull looks rows
-#: up by them).
+#: row: the orders grid's eleven sort and filter indexes and the summary's partial index of rejected
+#: orders. The unique keys stay (the pull looks rows up by them).
 BULK_LOAD_TABLES = ("sales_orders",)
 
 

@@ -506,8 +506,8 @@ def _model_order_indexes() -> set[str]:
 
 
 def test_the_initial_sync_builds_the_grid_indexes_once_at_the_end(erp, portal_sessions, monkeypatch):
-    """The eleven sort indexes of sales_orders are left out while the orders load and built afterwards;
-    the data is exact either way, and the planner's statistics are fresh."""
+    """The secondary indexes of sales_orders (the grid's sorts, rejected orders) are left out while the
+    orders load and built afterwards; the data is exact either way, and the planner's statistics are fresh."""
     from sync import pull as pull_module
     from sync.worker import initial_sync
 

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, any_, case, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, any_, case, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from data.access import (
@@ -35,6 +35,7 @@ from data.access import (
 from data.contacts import missing_fields
 from data.db import LIKE_ESCAPE, like_pattern
 from data.models import (
+    REJECTED_SQL,
     Contact,
     CustomerAccount,
     DeliveryAddress,
@@ -446,7 +447,7 @@ def _top_products(
     """
     order_ids = _account_orders(principal, account.id, SalesOrder.id).where(_in_period(start, end))
     if exclude_rejected:
-        rejected = order_ids.where(SalesOrder.sync_state == literal_column(f"'{SyncState.REJECTED.value}'"))
+        rejected = order_ids.where(text(REJECTED_SQL))  # as the partial index spells it
         order_ids = order_ids.where(SalesOrder.id.not_in(rejected))
     if session.get_bind().dialect.name == "postgresql":
         of_orders = SalesOrderLine.order_id == any_(func.array(order_ids.scalar_subquery()))

@@ -291,7 +291,7 @@ class SalesOrder(ErpRecordMixin, TimestampMixin, Base):
         Index("ix_sales_orders_placed_by_total", "placed_by_contact_id", "total_amount", "id"),
         # The account summary leaves the orders the ERP rejected out of its top products. This partial index
         # holds only those (few), so the window's other order ids still come from ix_sales_orders_account_date
-        # alone instead of from every order row of the window (118 -> 56 ms at 37,000 orders on SQLite).
+        # alone instead of from every order row of the window (118 -> 58 ms at 37,000 orders on SQLite).
         Index(
             "ix_sales_orders_account_rejected",
             "customer_account_id",
